@@ -1,0 +1,5 @@
+"""`python -m wacoex` runs the CLI."""
+
+from wacoex.cli import main
+
+main()

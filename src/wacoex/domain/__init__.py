@@ -1,0 +1,1 @@
+"""Pure domain: facts from webhooks, identities and rules. Imports nothing but the stdlib."""

@@ -1,0 +1,73 @@
+"""The one error tree of wacoex. The web layer maps these to HTTP statuses in web/errors.py.
+
+    WacoexError
+    ├── ConfigError                 settings that cannot work (default secrets outside --dev, ...)
+    ├── NotFound                    a number, conversation, message or receipt that does not exist
+    ├── Conflict                    the request clashes with existing state (duplicate number, ...)
+    ├── InvalidInput                the caller sent something we cannot accept
+    ├── Unauthorized                missing or wrong credentials
+    ├── PayloadError                a webhook body we could not interpret (kept and parked)
+    └── ProviderError               Meta/360dialog answered with an error (retryable / ambiguous flags)
+"""
+
+from __future__ import annotations
+
+
+class WacoexError(Exception):
+    """Base of every error wacoex raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str = "", **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(WacoexError):
+    code = "config_error"
+
+
+class NotFound(WacoexError):
+    code = "not_found"
+
+
+class Conflict(WacoexError):
+    code = "conflict"
+
+
+class InvalidInput(WacoexError):
+    code = "invalid_input"
+
+
+class Unauthorized(WacoexError):
+    code = "unauthorized"
+
+
+class PayloadError(WacoexError):
+    code = "payload_error"
+
+
+class ProviderError(WacoexError):
+    """An error answered by the Graph API or 360dialog.
+
+    `retryable`: certainly not sent, safe to retry later. `ambiguous`: may or may not have been sent.
+    """
+
+    code = "provider_error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        graph_code: int | None = None,
+        http_status: int | None = None,
+        retryable: bool = False,
+        ambiguous: bool = False,
+        **details: object,
+    ) -> None:
+        super().__init__(message, **details)
+        self.graph_code = graph_code
+        self.http_status = http_status
+        self.retryable = retryable
+        self.ambiguous = ambiguous
