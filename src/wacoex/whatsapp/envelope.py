@@ -1,0 +1,70 @@
+"""Meta's webhook envelope: every entry, every change, every item becomes a fact.
+
+Peers read only `entry[0].changes[0]`; Meta batches, so we walk all of them. Nothing here raises on
+well-formed JSON of any shape: what we cannot read becomes an `Unknown` fact holding the raw part.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from wacoex.domain.enums import Provider
+from wacoex.domain.facts import AnyFact, Source, Unknown
+from wacoex.errors import InvalidInput, PayloadError
+from wacoex.whatsapp.fields import parse_change
+from wacoex.whatsapp.fields._common import to_int, to_str
+
+ENVELOPE = ""
+"""`Source.field` of an Unknown for a body whose envelope (not a change) could not be read."""
+
+
+def parse_meta(body: object) -> list[AnyFact]:
+    """All facts of a Meta-envelope body `{"object": ..., "entry": [{"id", "time"?, "changes": [...]}]}`."""
+    if type(body) is not dict:
+        return [Unknown(source=Source(field=ENVELOPE), reason="body is not a JSON object", raw=body)]
+    entries = body.get("entry")
+    if type(entries) is not list:
+        return [Unknown(source=Source(field=ENVELOPE), reason="entry: missing or not a list", raw=body)]
+    facts: list[AnyFact] = []
+    for e_index, entry in enumerate(entries):
+        if type(entry) is not dict:
+            reason = f"entry[{e_index}]: not an object"
+            facts.append(Unknown(source=Source(field=ENVELOPE), reason=reason, raw=entry))
+            continue
+        waba_id = to_str(entry.get("id")) or None
+        entry_time = to_int(entry.get("time"))
+        changes = entry.get("changes")
+        if type(changes) is not list:
+            source = Source(field=ENVELOPE, waba_id=waba_id, entry_time=entry_time)
+            reason = f"entry[{e_index}].changes: missing or not a list"
+            facts.append(Unknown(source=source, reason=reason, raw=entry))
+            continue
+        for c_index, change in enumerate(changes):
+            field = change.get("field") if type(change) is dict else None
+            if type(field) is not str:
+                source = Source(field=ENVELOPE, waba_id=waba_id, entry_time=entry_time)
+                reason = f"entry[{e_index}].changes[{c_index}]: not an object with a string field"
+                facts.append(Unknown(source=source, reason=reason, raw=change))
+                continue
+            facts.extend(parse_change(field, change.get("value"), waba_id, entry_time))
+    return facts
+
+
+def parse_bytes(raw: bytes, provider: str) -> list[AnyFact]:
+    """Decode a stored webhook body and parse it by provider ("meta" or "360dialog").
+
+    Raises PayloadError only when the bytes are not JSON; any JSON yields facts (Unknown at worst).
+    """
+    kind = Provider(provider)
+    if kind is Provider.UNKNOWN:
+        raise InvalidInput(f"unknown webhook provider {provider!r}", provider=provider)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"webhook body is not valid JSON: {exc}") from exc
+    if kind is Provider.DIALOG360:
+        # Imported here because dialog360 delegates Meta-envelope bodies back to parse_meta.
+        from wacoex.whatsapp.dialog360 import parse_360dialog
+
+        return parse_360dialog(body)
+    return parse_meta(body)

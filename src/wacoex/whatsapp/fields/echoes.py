@@ -1,0 +1,81 @@
+"""Field `smb_message_echoes`: what the owner sent from the Business app or a supported companion.
+
+`to` is kept as given ('+1650…' or '1650…') and may be missing in BSUID payloads; `contacts[]` is
+optional (pywa requires it and crashes without). Edits and revokes are echoes of type edit/revoke.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wacoex.domain.facts import JSON, AnyFact, Echo, Source, Unknown
+from wacoex.domain.ids import digits
+from wacoex.whatsapp.fields._common import (
+    Contacts,
+    item_profile,
+    message_text,
+    opt_dict,
+    opt_str,
+    to_int,
+    to_str,
+    value_errors,
+)
+
+
+def parse(value: JSON, source: Source) -> list[AnyFact]:
+    """All facts of one `smb_message_echoes` change value."""
+    facts: list[AnyFact] = []
+    echoes = value.get("message_echoes")
+    if echoes is not None:
+        if type(echoes) is list:
+            contacts = Contacts(value.get("contacts"))
+            sole = len(echoes) == 1
+            for index, item in enumerate(echoes):
+                facts.append(parse_echo(item, index, source, contacts, sole))
+        else:
+            facts.append(Unknown(source=source, reason="message_echoes: not a list", raw=echoes))
+    facts.extend(value_errors(value, source))
+    if echoes is None and value.get("errors") is None:
+        facts.append(
+            Unknown(source=source, reason="smb_message_echoes change without message_echoes", raw=value)
+        )
+    return facts
+
+
+def parse_echo(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
+    """One item of `message_echoes[]` as an Echo, or Unknown when it has no id, type or time."""
+    where = f"message_echoes[{index}]"
+    if type(item) is not dict:
+        return Unknown(source=source, reason=f"{where}: not an object", raw=item)
+    wamid = item.get("id")
+    if type(wamid) is not str or not wamid:
+        return Unknown(source=source, reason=f"{where}: missing or non-string id", raw=item)
+    msg_type = item.get("type")
+    if type(msg_type) is not str:
+        return Unknown(source=source, reason=f"{where}: missing or non-string type", raw=item)
+    timestamp = to_int(item.get("timestamp"))
+    if timestamp is None:
+        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
+    to = to_str(item.get("to")) or None
+    to_user_id = opt_str(item.get("to_user_id")) or None
+    parent_user_id = opt_str(item.get("to_parent_user_id") or item.get("parent_user_id")) or None
+    profile = item_profile(contacts, digits(to) or None, to_user_id, parent_user_id, sole)
+    if to_user_id is None and profile is not None:
+        to_user_id = profile.user_id
+    content = item.get(msg_type)
+    context = opt_dict(item.get("context"))
+    return Echo(
+        source=source,
+        wamid=wamid,
+        from_number=to_str(item.get("from")) or None,
+        to=to,
+        to_user_id=to_user_id,
+        profile=profile,
+        type=msg_type,
+        content=content,
+        text=message_text(msg_type, content),
+        timestamp=timestamp,
+        reply_to=opt_str(context.get("id")) if context is not None else None,
+        context=context,
+        raw=item,
+    )
