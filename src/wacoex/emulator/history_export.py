@@ -11,15 +11,19 @@ it into `World.emit`, or emits the single 2593109 webhook when the business decl
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from wacoex.emulator import payloads
 from wacoex.emulator.payloads import Json
+
+if TYPE_CHECKING:
+    from wacoex.emulator.world import Number, World
 
 DAY = 86_400.0
 # (phase, youngest age, oldest age) in days before onboarding.
@@ -237,3 +241,48 @@ def declined_webhooks(*, display_phone_number: str, phone_number_id: str) -> Ite
             display_phone_number=display_phone_number, phone_number_id=phone_number_id
         ),
     )
+
+
+def is_one_to_one(wa_id: str) -> bool:
+    """Group chats (ids like `120363...@g.us` or `...-...`) are never exported."""
+    return wa_id.isdigit()
+
+
+def threads_of(world: World, number: Number) -> list[Thread]:
+    """The number's 1:1 chats, messages sorted by time (the phone keeps them in arrival order)."""
+    found = []
+    for (pnid, wa_id), chat in world.chats.items():
+        if pnid != number.phone_number_id or not is_one_to_one(wa_id) or not chat.messages:
+            continue
+        messages = chat.messages
+        if any(a.timestamp > b.timestamp for a, b in itertools.pairwise(messages)):
+            messages = sorted(messages, key=lambda m: m.timestamp)
+        found.append(Thread(wa_id, messages))
+    return found
+
+
+def start_history_sync(world: World, number: Number, *, options: HistoryOptions | None = None) -> int:
+    """Emit the history export (or the 2593109 decline) for `number`; returns webhooks emitted."""
+    if number.onboarded_at is None:
+        raise ValueError(f"{number.phone_number_id} was never onboarded")
+    if options is None:
+        options = HistoryOptions(
+            seed=world.random.randrange(2**32), **number.extra.get("history_options", {})
+        )
+    if not number.history_shared:
+        webhooks: Iterator[tuple[str, Json]] = declined_webhooks(
+            display_phone_number=number.display_phone_number, phone_number_id=number.phone_number_id
+        )
+    else:
+        webhooks = history_webhooks(
+            threads_of(world, number),
+            display_phone_number=number.display_phone_number,
+            phone_number_id=number.phone_number_id,
+            onboarded_at=number.onboarded_at,
+            options=options,
+        )
+    sent = 0
+    for field, value in webhooks:
+        world.emit(number.phone_number_id, field, value)
+        sent += 1
+    return sent
