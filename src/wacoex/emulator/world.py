@@ -1,0 +1,486 @@
+"""The emulator's world: businesses, WABAs, numbers, customers, chats, templates and media, in memory.
+
+Plain dataclasses mutated on one asyncio event loop. ``World.emit`` hands webhook values to the
+dispatcher; ``World.update_status`` moves an API-sent message forward and emits its status webhook.
+The shared contract for these names is var/EMULATOR_CONTRACT.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import random
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from wacoex.emulator.billing import Ledger, RateCard, calling_code_of
+from wacoex.emulator.clock import Clock
+
+if TYPE_CHECKING:
+    from wacoex.emulator.faults import FaultSet
+    from wacoex.emulator.webhooks import Dispatcher
+
+DAY = 86400.0
+STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4}
+UNSUPPORTED_DEVICES = frozenset({"windows", "wearos"})
+
+
+@dataclass
+class WorldConfig:
+    """Every knob of the emulator; ``create_app(**config)`` and the CLI fill it."""
+
+    app_id: str = "100000000000001"
+    app_name: str = "wacoex emulator"
+    app_secret: str = "emulator-app-secret"
+    webhook_url: str | None = None
+    verify_token: str = "emulator-verify-token"
+    access_tokens: list[str] = field(default_factory=lambda: ["emulator-token"])
+    d360_partner_webhook_url: str | None = None
+    d360_partner_secret: str | None = None
+    blocked_country_codes: list[str] = field(default_factory=lambda: ["234", "27"])
+    api_version: str = "v23.0"
+    min_app_version: str = "2.24.17"
+    min_age_days: int = 7
+    # statuses: seconds after the send that `delivered` (and optionally `read`) are emitted
+    delivery_delay: float = 1.0
+    auto_read_delay: float | None = None
+    coex_throughput: int = 20
+    default_throughput: int = 80
+    pair_rate_interval: float = 6.0
+    pair_burst: int = 10
+    default_messaging_limit: int | None = 2000
+    csw_seconds: float = DAY
+    fep_seconds: float = 3 * DAY
+    sync_window_seconds: float = DAY
+    oauth_code_ttl: float = 30.0
+    webhook_timeout: float = 10.0
+    retry_base: float = 10.0
+    retry_max_interval: float = 6 * 3600.0
+    retry_window: float = 7 * DAY
+    media_base_url: str = "https://lookaside.fbsbx.com"
+    media_url_ttl: float = 300.0
+    media_ttl: float = 30 * DAY
+    template_review_seconds: float = 0.0
+    max_log: int = 10000
+    escape_unicode: bool = True
+    seed: int = 0
+
+
+@dataclass
+class Business:
+    id: str
+    name: str
+    waba_ids: list[str] = field(default_factory=list)
+    messaging_limit: int | None = 2000  # portfolio-level; None = unlimited
+    auth_international_eligible: bool = False
+
+
+@dataclass
+class Waba:
+    id: str
+    business_id: str
+    name: str
+    phone_number_ids: list[str] = field(default_factory=list)
+    subscribed: bool = True
+    override_callback_uri: str | None = None
+    verify_token: str | None = None
+    currency: str = "USD"
+
+
+@dataclass
+class Device:
+    kind: str
+    linked: bool = True
+    last_active_at: float = 0.0
+
+    @property
+    def supported(self) -> bool:
+        return self.kind not in UNSUPPORTED_DEVICES
+
+    SUPPORTED = supported
+
+
+@dataclass
+class Contact:
+    phone_number: str
+    full_name: str
+    first_name: str = ""
+    updated_at: float = 0.0
+
+
+NumberState = Literal["APP_ONLY", "API_ONLY", "CONNECTED", "OFFBOARDED"]
+
+
+@dataclass
+class Number:
+    phone_number_id: str
+    display_phone_number: str
+    waba_id: str
+    country_calling_code: str
+    verified_name: str
+    provider: str = "meta"
+    access_token: str | None = None
+    d360_api_key: str | None = None
+    on_biz_app: bool = True
+    platform_type: str = "NOT_APPLICABLE"
+    app_version: str = "2.25.10"
+    age_days: int = 365
+    quality: str = "GREEN"
+    state: str = "APP_ONLY"
+    onboarded_at: float | None = None
+    history_shared: bool = True
+    sync_done: set[str] = field(default_factory=set)
+    devices: list[Device] = field(default_factory=lambda: [Device("primary")])
+    address_book: dict[str, Contact] = field(default_factory=dict)
+    last_primary_open_at: float = 0.0
+    webhook_url: str | None = None
+    webhook_headers: dict[str, str] = field(default_factory=dict)
+    webhook_verify_token: str | None = None
+    official_business_account: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def coexistence(self) -> bool:
+        return self.on_biz_app and self.platform_type == "CLOUD_API"
+
+    @property
+    def can_send_via_api(self) -> bool:
+        return self.state in ("CONNECTED", "API_ONLY") and self.platform_type == "CLOUD_API"
+
+
+@dataclass
+class Customer:
+    wa_id: str
+    name: str
+    user_id: str | None = None
+    country_calling_code: str = ""
+    device: str = "android"
+    unsupported_companion: bool = False
+    marketing_opt_out: bool = False
+    on_whatsapp: bool = True
+
+
+@dataclass
+class ChatMessage:
+    wamid: str
+    phone_number_id: str
+    wa_id: str
+    direction: str
+    origin: str
+    type: str
+    content: dict[str, Any]
+    timestamp: float
+    device: str | None = None
+    status: str = "sent"
+    context_id: str | None = None
+    edited: bool = False
+    revoked: bool = False
+    pricing: dict[str, Any] | None = None
+    before_onboarding: bool = False
+    referral: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+    biz_opaque_callback_data: str | None = None
+    emitted_statuses: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chat:
+    phone_number_id: str
+    wa_id: str
+    messages: list[ChatMessage] = field(default_factory=list)
+    last_customer_message_at: float | None = None
+    fep_until: float | None = None
+    fep_source_wamid: str | None = None
+
+
+@dataclass
+class Template:
+    name: str
+    language: str
+    category: str
+    status: str = "APPROVED"
+    components: list[dict[str, Any]] = field(default_factory=list)
+    id: str = ""
+    waba_id: str = ""
+
+
+@dataclass
+class MediaObject:
+    id: str
+    phone_number_id: str
+    mime_type: str
+    data: bytes
+    sha256: str
+    created_at: float
+    filename: str | None = None
+    expired: bool = False
+
+    @property
+    def file_size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class OAuthCode:
+    code: str
+    business_id: str | None
+    created_at: float
+    used: bool = False
+
+
+class World:
+    """All emulator state, plus the clock, the dispatcher, faults and the ledger."""
+
+    def __init__(self, config: WorldConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or WorldConfig()
+        self.clock = clock or Clock()
+        self._init_state()
+
+    def _init_state(self) -> None:
+        from wacoex.emulator.faults import FaultSet
+        from wacoex.emulator.webhooks import Dispatcher
+
+        self.random = random.Random(self.config.seed)
+        self.businesses: dict[str, Business] = {}
+        self.wabas: dict[str, Waba] = {}
+        self.numbers: dict[str, Number] = {}
+        self.customers: dict[str, Customer] = {}
+        self.templates: dict[tuple[str, str, str], Template] = {}
+        self.chats: dict[tuple[str, str], Chat] = {}
+        self.messages: dict[str, ChatMessage] = {}
+        self.media: dict[str, MediaObject] = {}
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.tokens: dict[str, str | None] = dict.fromkeys(self.config.access_tokens)
+        self.rate_card = RateCard.default()
+        self.ledger = Ledger()
+        self.rate_state: dict[str, Any] = {}
+        self.faults: FaultSet = FaultSet(self)
+        self.dispatcher: Dispatcher = Dispatcher(self)
+        self._ids = itertools.count(1)
+
+    # -- ids ----------------------------------------------------------------------------------
+    def new_id(self, prefix: str = "1") -> str:
+        """A numeric Graph-style id (15-16 digits), unique in this world."""
+        return f"{prefix}{next(self._ids):06d}{self.random.randrange(10**8):08d}"
+
+    def new_wamid(self, wa_id: str = "") -> str:
+        raw = b"\x15\x02\x00\x11\x18\x12" + wa_id.encode() + secrets.token_hex(10).upper().encode()
+        return "wamid.HBgL" + base64.b64encode(raw).decode()
+
+    # -- lookups ------------------------------------------------------------------------------
+    def chat(self, phone_number_id: str, wa_id: str) -> Chat:
+        key = (phone_number_id, wa_id)
+        found = self.chats.get(key)
+        if found is None:
+            found = self.chats[key] = Chat(phone_number_id, wa_id)
+        return found
+
+    def number_by_display(self, digits: str) -> Number | None:
+        digits = "".join(ch for ch in digits if ch.isdigit())
+        for number in self.numbers.values():
+            if number.display_phone_number == digits:
+                return number
+        return None
+
+    def number_by_api_key(self, key: str) -> Number | None:
+        for number in self.numbers.values():
+            if number.d360_api_key is not None and secrets.compare_digest(number.d360_api_key, key):
+                return number
+        return None
+
+    def business_of(self, number: Number) -> Business:
+        return self.businesses[self.wabas[number.waba_id].business_id]
+
+    # -- creation -----------------------------------------------------------------------------
+    def add_business(self, name: str = "Business", *, id: str | None = None, **fields: Any) -> Business:
+        business = Business(id=id or self.new_id("9"), name=name, **fields)
+        if "messaging_limit" not in fields:
+            business.messaging_limit = self.config.default_messaging_limit
+        self.businesses[business.id] = business
+        return business
+
+    def add_waba(self, business_id: str, name: str = "WABA", *, id: str | None = None, **fields: Any) -> Waba:
+        waba = Waba(id=id or self.new_id("2"), business_id=business_id, name=name, **fields)
+        self.wabas[waba.id] = waba
+        self.businesses[business_id].waba_ids.append(waba.id)
+        return waba
+
+    def add_number(
+        self,
+        display_phone_number: str,
+        *,
+        waba_id: str | None = None,
+        business_id: str | None = None,
+        phone_number_id: str | None = None,
+        verified_name: str | None = None,
+        onboarded: bool = False,
+        **fields: Any,
+    ) -> Number:
+        """Create a number (and its business and WABA when not given).
+
+        ``onboarded=True`` gives a connected coexistence number onboarded now; ``on_biz_app=False``
+        gives an API-only number.
+        """
+        digits = "".join(ch for ch in display_phone_number if ch.isdigit())
+        if waba_id is None:
+            if business_id is None:
+                business_id = self.add_business(verified_name or "Business").id
+            elif business_id not in self.businesses:
+                self.add_business(verified_name or "Business", id=business_id)
+            waba_id = self.add_waba(business_id, f"{verified_name or 'Business'} WABA").id
+        elif waba_id not in self.wabas:
+            if business_id is None or business_id not in self.businesses:
+                business_id = self.add_business(verified_name or "Business", id=business_id).id
+            self.add_waba(business_id, "WABA", id=waba_id)
+        now = self.clock.now()
+        number = Number(
+            phone_number_id=phone_number_id or self.new_id("1"),
+            display_phone_number=digits,
+            waba_id=waba_id,
+            country_calling_code=fields.pop("country_calling_code", None) or calling_code_of(digits),
+            verified_name=verified_name or self.wabas[waba_id].name,
+            last_primary_open_at=now,
+            **fields,
+        )
+        if not number.on_biz_app:
+            number.state = "API_ONLY"
+            number.platform_type = "CLOUD_API"
+        elif onboarded:
+            number.state = "CONNECTED"
+            number.platform_type = "CLOUD_API"
+            number.onboarded_at = now
+            for device in number.devices:
+                device.linked = device.kind == "primary"
+        for device in number.devices:
+            device.last_active_at = device.last_active_at or now
+        if number.access_token is not None:
+            self.tokens.setdefault(number.access_token, self.wabas[waba_id].business_id)
+        self.numbers[number.phone_number_id] = number
+        self.wabas[waba_id].phone_number_ids.append(number.phone_number_id)
+        return number
+
+    def add_customer(self, wa_id: str, name: str = "", **fields: Any) -> Customer:
+        digits = "".join(ch for ch in wa_id if ch.isdigit())
+        fields.setdefault("country_calling_code", calling_code_of(digits))
+        customer = Customer(wa_id=digits, name=name or f"Customer {digits[-4:]}", **fields)
+        self.customers[digits] = customer
+        return customer
+
+    def add_template(self, waba_id: str, name: str, language: str, category: str, **fields: Any) -> Template:
+        template = Template(
+            name=name, language=language, category=category.upper(), waba_id=waba_id, **fields
+        )
+        template.id = template.id or self.new_id("7")
+        self.templates[(waba_id, name, language)] = template
+        return template
+
+    def create_oauth_code(self, business_id: str | None) -> OAuthCode:
+        """A one-time Embedded Signup code, exchangeable at ``/oauth/access_token`` for 30 s."""
+        code = OAuthCode(
+            code="AQ" + secrets.token_urlsafe(24), business_id=business_id, created_at=self.clock.now()
+        )
+        self.oauth_codes[code.code] = code
+        return code
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def emit(
+        self, phone_number_id: str, field: str, value: dict[str, Any], *, at: float | None = None
+    ) -> None:
+        """Wrap ``value`` in the envelope its route needs and hand it to the dispatcher."""
+        self.dispatcher.emit(phone_number_id, field, value, at=at)
+
+    def metadata(self, number: Number) -> dict[str, str]:
+        return {
+            "display_phone_number": number.display_phone_number,
+            "phone_number_id": number.phone_number_id,
+        }
+
+    # -- statuses -----------------------------------------------------------------------------
+    def update_status(
+        self, wamid: str, status: str, errors: list[dict[str, Any]] | None = None, *, at: float | None = None
+    ) -> bool:
+        """Move an outbound message to ``status`` and emit its ``statuses`` webhook.
+
+        Statuses only move forward; ``read`` may skip ``delivered`` (then no ``delivered`` webhook is
+        sent, as Meta documents). ``pricing`` rides on ``sent`` and on the first of delivered/read.
+        Messages sent from the Business app change state silently (no status webhooks for them).
+        Returns whether anything changed.
+        """
+        msg = self.messages.get(wamid)
+        if msg is None or msg.direction != "outbound":
+            if msg is not None and status == "read":
+                msg.status = "read"
+                return True
+            return False
+        if "failed" in msg.emitted_statuses:
+            return False
+        if status != "failed":
+            if status not in STATUS_RANK:
+                raise ValueError(f"unknown status {status!r}")
+            done = max((STATUS_RANK.get(s, 0) for s in msg.emitted_statuses), default=0)
+            if STATUS_RANK[status] <= done:
+                return False
+            if status == "played" and msg.type != "audio":
+                return False
+        if status != "sent" and "sent" not in msg.emitted_statuses and status != "failed":
+            self._emit_status(msg, "sent", None, at)
+        msg.status = status
+        self._emit_status(msg, status, errors, at)
+        if status in ("delivered", "read", "played"):
+            self.ledger.mark_delivered(wamid, at if at is not None else self.clock.now())
+        return True
+
+    def _emit_status(
+        self, msg: ChatMessage, status: str, errors: list[dict[str, Any]] | None, at: float | None
+    ) -> None:
+        msg.emitted_statuses.append(status)
+        if msg.origin != "api":
+            return
+        number = self.numbers[msg.phone_number_id]
+        ts = at if at is not None else self.clock.now()
+        item: dict[str, Any] = {
+            "id": msg.wamid,
+            "status": status,
+            "timestamp": str(int(ts)),
+            "recipient_id": msg.wa_id,
+        }
+        customer = self.customers.get(msg.wa_id)
+        if customer is not None and customer.user_id:
+            item["recipient_user_id"] = customer.user_id
+        if msg.biz_opaque_callback_data is not None:
+            item["biz_opaque_callback_data"] = msg.biz_opaque_callback_data
+        priced = status == "sent" or (
+            status in ("delivered", "read") and not ({"delivered", "read"} & set(msg.emitted_statuses[:-1]))
+        )
+        if priced and status != "failed":
+            if msg.conversation is not None:
+                conversation = dict(msg.conversation)
+                if status != "sent":
+                    conversation.pop("expiration_timestamp", None)
+                item["conversation"] = conversation
+            if msg.pricing is not None:
+                item["pricing"] = dict(msg.pricing)
+        if errors:
+            item["errors"] = errors
+        value = {"messaging_product": "whatsapp", "metadata": self.metadata(number), "statuses": [item]}
+        self.emit(msg.phone_number_id, "messages", value, at=at)
+
+    def schedule_progression(self, wamid: str) -> None:
+        """After an accepted API send: ``sent`` now, ``delivered`` (and ``read``) later on the clock."""
+        msg = self.messages[wamid]
+        customer = self.customers.get(msg.wa_id)
+        self.clock.call_later(0.0, lambda: self.update_status(wamid, "sent"))
+        if customer is None or not customer.on_whatsapp:
+            return
+        self.clock.call_later(self.config.delivery_delay, lambda: self.update_status(wamid, "delivered"))
+        if self.config.auto_read_delay is not None:
+            self.clock.call_later(self.config.auto_read_delay, lambda: self.update_status(wamid, "read"))
+
+    # -- housekeeping -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything except the configuration (and keep the same clock)."""
+        self.clock.clear()
+        client = self.dispatcher.client
+        self._init_state()
+        self.dispatcher.client = client
