@@ -1,13 +1,13 @@
 """The one error tree of wacoex. The web layer maps these to HTTP statuses in web/errors.py.
 
-    WacoexError
-    ├── ConfigError                 settings that cannot work (default secrets outside --dev, ...)
-    ├── NotFound                    a number, conversation, message or receipt that does not exist
-    ├── Conflict                    the request clashes with existing state (duplicate number, ...)
-    ├── InvalidInput                the caller sent something we cannot accept
-    ├── Unauthorized                missing or wrong credentials
-    ├── PayloadError                a webhook body we could not interpret (kept and parked)
-    └── ProviderError               Meta/360dialog answered with an error (retryable / ambiguous flags)
+WacoexError
+├── ConfigError                 settings that cannot work (default secrets outside --dev, ...)
+├── NotFound                    a number, conversation, message or receipt that does not exist
+├── Conflict                    the request clashes with existing state (duplicate number, ...)
+├── InvalidInput                the caller sent something we cannot accept
+├── Unauthorized                missing or wrong credentials
+├── PayloadError                a webhook body we could not interpret (kept and parked)
+└── ProviderError               Meta/360dialog answered with an error (retryable / ambiguous flags)
 """
 
 from __future__ import annotations

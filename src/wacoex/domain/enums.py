@@ -36,7 +36,7 @@ class Origin(_Open):
 
 
 class MessageStatus(_Open):
-    """Delivery status. Ordered by RANK; `failed` is terminal; `accepted` is ours (API 200, no webhook yet)."""
+    """Delivery status, ordered by STATUS_RANK; `failed` is terminal; `accepted` is ours (API 200)."""
 
     ACCEPTED = "accepted"
     PENDING = "pending"

@@ -1,0 +1,73 @@
+"""The one place concrete adapters are chosen and wired together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from wacoex.config import Settings
+from wacoex.services.ingest import Ingest
+from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
+from wacoex.store.engine import make_engine, now_ms, upgrade
+from wacoex.store.receipt_writer import ReceiptWriter
+from wacoex.store.uow import sql_unit_of_work
+from wacoex.whatsapp.envelope import parse_bytes
+
+log = logging.getLogger("wacoex")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    writer: ReceiptWriter
+    processor: ReceiptProcessor
+    wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _worker: threading.Thread | None = None
+
+    def start_worker(self) -> None:
+        """Apply receipts in this process (what `wacoex serve` does; `wacoex worker` runs it alone)."""
+        if self._worker is None:
+            self._stop.clear()
+            self._worker = threading.Thread(target=self.run_worker, name="wacoex-worker", daemon=True)
+            self._worker.start()
+
+    def run_worker(self) -> None:
+        poll = self.settings.worker_poll_seconds
+        while not self._stop.is_set():
+            try:
+                result = self.processor.run_once(self.settings.worker_batch)
+            except Exception:
+                log.exception("worker batch failed; retrying")
+                result = None
+            if result is None or result.claimed == 0:
+                self.wake.wait(timeout=max(poll, 0.01) if result is not None else 1.0)
+                self.wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+            self._worker = None
+        self.writer.stop()
+
+    def dispose(self) -> None:
+        self.stop()
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, migrate: bool = True) -> Container:
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    ingest = Ingest(parse_bytes, fetch_media=settings.fetch_media, clock=now_ms)
+    policy = RetryPolicy(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
+    processor = ReceiptProcessor(sql_unit_of_work(engine), ingest, policy, now_ms)
+    wake = threading.Event()
+    writer = ReceiptWriter(engine, on_commit=wake.set)
+    return Container(settings=settings, engine=engine, writer=writer, processor=processor, wake=wake)

@@ -1,0 +1,85 @@
+"""Pure conversation rules: direction, the 24-hour window, status monotonicity, explanations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wacoex.domain.enums import STATUS_RANK, Direction, MessageStatus
+from wacoex.domain.ids import same_number
+
+WINDOW_MS = 24 * 3600 * 1000
+
+# Customer message types that do not count as the customer writing to the business (C-16 is
+# undocumented; we take the conservative reading: only a real message opens the window).
+_NOT_WINDOW_OPENING = frozenset({"system", "reaction", "edit", "revoke", "request_welcome", "ephemeral"})
+
+MUTATION_TYPES = frozenset({"edit", "revoke", "reaction"})
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+
+
+def history_direction(from_number: str | None, business_number: str | None) -> Direction:
+    """History carries no `from_me`: a message is outbound exactly when `from` is the business."""
+    return Direction.OUTBOUND if same_number(from_number, business_number) else Direction.INBOUND
+
+
+def opens_window(message_type: str) -> bool:
+    """Whether a live customer message of this type opens or refreshes the service window."""
+    return message_type not in _NOT_WINDOW_OPENING
+
+
+def window_expiry(last_customer_at_ms: int | None) -> int | None:
+    return None if last_customer_at_ms is None else last_customer_at_ms + WINDOW_MS
+
+
+def window_open(last_customer_at_ms: int | None, now_ms: int) -> bool:
+    expiry = window_expiry(last_customer_at_ms)
+    return expiry is not None and now_ms < expiry
+
+
+def status_advances(current: str | None, new: MessageStatus) -> bool:
+    """Statuses only move forward; `failed` is terminal for its send and overrides anything below read.
+
+    A late `delivered` never overwrites `read`; a `failed` after `read` (which cannot really happen)
+    is ignored, and nothing moves a message out of `failed`.
+    """
+    if current is None:
+        return True
+    cur = MessageStatus(current)
+    if cur in (MessageStatus.FAILED, MessageStatus.ERROR):
+        return False
+    if new in (MessageStatus.FAILED, MessageStatus.ERROR):
+        return STATUS_RANK[cur] < STATUS_RANK[MessageStatus.READ]
+    return STATUS_RANK[new] > STATUS_RANK[cur]
+
+
+HISTORY_STATUS = {
+    "SENT": MessageStatus.SENT,
+    "DELIVERED": MessageStatus.DELIVERED,
+    "READ": MessageStatus.READ,
+    "PLAYED": MessageStatus.PLAYED,
+    "PENDING": MessageStatus.PENDING,
+    "ERROR": MessageStatus.ERROR,
+}
+
+
+def explain_unsupported(errors: Sequence[Mapping[str, Any]]) -> str:
+    """What to tell the operator about an `unsupported` message instead of dropping it."""
+    codes = set()
+    for err in errors:
+        try:
+            codes.add(int(err.get("code", "")))
+        except (TypeError, ValueError):
+            continue
+    if 131060 in codes:
+        return (
+            "WhatsApp could not show this message through the API (131060). It happens when a "
+            "customer writes for the first time (often from an ad) or uses an unsupported companion "
+            "device (WhatsApp for Windows or WearOS). Read it in the WhatsApp Business app on the phone."
+        )
+    if 131051 in codes:
+        return (
+            "This message type is not supported by the Cloud API (131051). Read it in the WhatsApp "
+            "Business app on the phone."
+        )
+    return "WhatsApp delivered this message as unsupported. Read it in the WhatsApp Business app."

@@ -1,0 +1,157 @@
+"""The ports the services speak to. Adapters in wacoex.store and wacoex.whatsapp implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRef:
+    id: int
+    phone_number_id: str
+    display_phone_number: str
+    waba_id: str
+    provider: str
+    coexistence: bool
+    state: str
+    state_changed_at: int | None
+    access_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: int
+    source: str
+    body: bytes
+    attempts: int
+    received_at: int
+
+
+@dataclass(slots=True)
+class ExistingMessage:
+    id: int
+    conversation_id: int | None
+    origin: str
+    direction: str
+    type: str
+    status: str | None
+    placeholder: bool
+    pending_edit: Any
+    reactions: dict[str, str] | None
+    occurred_at: int | None
+
+
+# A message row for the store, keyed by column name (see store/tables.py `messages`).
+MessageRow = dict[str, Any]
+
+
+@dataclass(slots=True)
+class ConversationDelta:
+    """What a batch did to one conversation; applied in one UPDATE."""
+
+    last_message_at: int | None = None
+    last_live_at: int | None = None
+    last_customer_at: int | None = None
+    last_echo_at: int | None = None
+    added_messages: int = 0
+    added_history: int = 0
+    added_unread: int = 0
+    reset_unread: bool = False
+
+    def saw(self, occurred_at: int | None, *, live: bool) -> None:
+        if occurred_at is None:
+            return
+        self.last_message_at = max(self.last_message_at or 0, occurred_at)
+        if live:
+            self.last_live_at = max(self.last_live_at or 0, occurred_at)
+
+
+@dataclass(slots=True)
+class EventRow:
+    type: str
+    number_id: int | None
+    payload: dict[str, Any]
+    conversation_id: int | None = None
+    message_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class IngestRepository(Protocol):
+    """Everything applying webhook facts needs, inside one transaction owned by the caller."""
+
+    def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None: ...
+    def numbers_by_display(self, display: str) -> list[NumberRef]: ...
+    def numbers_by_waba(self, waba_id: str) -> list[NumberRef]: ...
+    def resolve_contact(
+        self, number_id: int, *, wa_id: str | None, user_id: str | None, profile_name: str | None, at: int
+    ) -> int: ...
+    def conversation_for(self, number_id: int, contact_id: int) -> int: ...
+    def existing_messages(self, number_id: int, wamids: Sequence[str]) -> dict[str, ExistingMessage]: ...
+    def insert_messages(self, rows: Sequence[MessageRow]) -> dict[str, int]: ...
+    def update_message(self, message_id: int, values: dict[str, Any]) -> None: ...
+    def apply_conversation_deltas(self, deltas: dict[int, ConversationDelta]) -> None: ...
+    def record_events(self, events: Iterable[EventRow], at: int) -> None: ...
+    def record_history_chunk(
+        self,
+        number_id: int,
+        phase: int,
+        chunk_order: int | None,
+        progress: int | None,
+        imported: int,
+        threads: int,
+        at: int,
+    ) -> None: ...
+    def update_number(self, number_id: int, values: dict[str, Any]) -> None: ...
+    def record_account_event(
+        self,
+        number_id: int,
+        event: str,
+        occurred_at: int,
+        reason: str | None,
+        initiated_by: str | None,
+        applied: bool,
+        raw: Any,
+        at: int,
+    ) -> bool: ...
+    def apply_book_entry(
+        self,
+        number_id: int,
+        contact_id: int,
+        *,
+        action: str,
+        full_name: str | None,
+        first_name: str | None,
+        changed_at: int,
+        at: int,
+    ) -> bool: ...
+    def record_unknown(
+        self, receipt_id: int, field: str | None, phone_number_id: str | None, reason: str, raw: Any, at: int
+    ) -> None: ...
+
+
+class ReceiptQueue(Protocol):
+    """The durable queue of raw webhook receipts."""
+
+    def claim(self, limit: int, now: int) -> list[Receipt]: ...
+    def mark_done(self, receipt_id: int, facts: int, at: int) -> None: ...
+    def mark_failed(self, receipt_id: int, error: str, next_attempt_at: int, park: bool) -> None: ...
+    def hold(self, receipt_id: int, waiting_for: list[str], facts: int, at: int) -> None: ...
+
+
+FactParser = Callable[[bytes, str], Sequence[Any]]
+
+
+class ApplyTx(Protocol):
+    """One transaction over the receipt queue and the record."""
+
+    queue: ReceiptQueue
+    repo: IngestRepository
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+    def forget_unknowns(self, receipt_id: int) -> None: ...
+
+
+UnitOfWork = Callable[[], AbstractContextManager[ApplyTx]]

@@ -1,0 +1,76 @@
+"""The numbers the gateway serves: register, list, look up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from wacoex.domain.ids import digits
+from wacoex.errors import Conflict, InvalidInput
+from wacoex.services.ports import NumberRef
+from wacoex.store.engine import now_ms
+from wacoex.store.receipts import release_held
+from wacoex.store.tables import numbers
+
+
+def number_ref(row: Row[Any]) -> NumberRef:
+    return NumberRef(
+        id=int(row.id),
+        phone_number_id=row.phone_number_id,
+        display_phone_number=row.display_phone_number,
+        waba_id=row.waba_id,
+        provider=row.provider,
+        coexistence=bool(row.coexistence),
+        state=row.state,
+        state_changed_at=row.state_changed_at,
+        access_token=row.access_token,
+    )
+
+
+def add_number(
+    conn: Connection,
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    waba_id: str,
+    provider: str,
+    coexistence: bool,
+    access_token: str | None = None,
+) -> tuple[NumberRef, int]:
+    """Register a number; webhooks held for it are released. Returns the number and receipts released."""
+    if provider not in ("meta", "360dialog"):
+        raise InvalidInput(f"provider must be 'meta' or '360dialog', not {provider!r}")
+    display = digits(display_phone_number)
+    if not phone_number_id.strip() or not display:
+        raise InvalidInput("phone_number_id and display_phone_number are required")
+    exists = conn.execute(sa.select(numbers.c.id).where(numbers.c.phone_number_id == phone_number_id)).first()
+    if exists:
+        raise Conflict(f"number {phone_number_id} is already registered")
+    at = now_ms()
+    conn.execute(
+        numbers.insert().values(
+            phone_number_id=phone_number_id,
+            display_phone_number=display,
+            waba_id=waba_id,
+            provider=provider,
+            coexistence=coexistence,
+            state="connected",
+            history_state="none",
+            access_token=access_token,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    row = conn.execute(sa.select(numbers).where(numbers.c.phone_number_id == phone_number_id)).one()
+    released = release_held(conn, [phone_number_id, display, f"waba:{waba_id}"])
+    return number_ref(row), released
+
+
+def list_numbers(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(sa.select(numbers).order_by(numbers.c.id)).all())
+
+
+def get_number(conn: Connection, phone_number_id: str) -> Row[Any] | None:
+    return conn.execute(sa.select(numbers).where(numbers.c.phone_number_id == phone_number_id)).first()

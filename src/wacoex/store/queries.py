@@ -1,0 +1,83 @@
+"""Read side for the API and the inbox: plain SELECTs returning rows, keyset-paginated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from wacoex.store.tables import contacts, conversations, history_phases, messages, numbers, unknown_items
+
+
+def conversations_page(
+    conn: Connection, number_id: int, *, limit: int, after: tuple[int, int] | None
+) -> list[Row[Any]]:
+    """Newest activity first; `after` is the (last_message_at, id) of the previous page's last row."""
+    c, k = conversations.c, contacts.c
+    sort_at = sa.func.coalesce(c.last_message_at, 0)
+    q = (
+        sa.select(
+            c.id,
+            c.last_message_at,
+            c.last_live_at,
+            c.last_customer_at,
+            c.window_expires_at,
+            c.unread_count,
+            c.message_count,
+            c.history_count,
+            c.last_echo_at,
+            sort_at.label("sort_at"),
+            k.id.label("contact_id"),
+            k.wa_id,
+            k.user_id,
+            k.profile_name,
+            k.book_full_name,
+            k.book_first_name,
+            k.book_updated_at,
+            k.book_removed,
+            k.operator_name,
+        )
+        .join(contacts, contacts.c.id == c.contact_id)
+        .where(c.number_id == number_id)
+    )
+    if after is not None:
+        at, cid = after
+        q = q.where(sa.or_(sort_at < at, sa.and_(sort_at == at, c.id < cid)))
+    return list(conn.execute(q.order_by(sort_at.desc(), c.id.desc()).limit(limit)).all())  # type: ignore[arg-type]
+
+
+def conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
+    return conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id)).first()
+
+
+def messages_page(
+    conn: Connection, conversation_id: int, *, limit: int, after: tuple[int, str] | None
+) -> list[Row[Any]]:
+    """Oldest first by occurred_at, then wamid (one order for live, echo and history clocks)."""
+    m = messages.c
+    at = sa.func.coalesce(m.occurred_at, m.received_at)
+    q = sa.select(messages, at.label("sort_at")).where(m.conversation_id == conversation_id)
+    if after is not None:
+        a, wamid = after
+        q = q.where(sa.or_(at > a, sa.and_(at == a, m.wamid > wamid)))
+    return list(conn.execute(q.order_by(at, m.wamid).limit(limit)).all())
+
+
+def history_sync(conn: Connection, number_id: int) -> list[Row[Any]]:
+    h = history_phases.c
+    return list(
+        conn.execute(sa.select(history_phases).where(h.number_id == number_id).order_by(h.phase)).all()
+    )
+
+
+def number_by_pnid(conn: Connection, phone_number_id: str) -> Row[Any] | None:
+    return conn.execute(sa.select(numbers).where(numbers.c.phone_number_id == phone_number_id)).first()
+
+
+def unknown_page(conn: Connection, *, limit: int, before_id: int | None) -> list[Row[Any]]:
+    u = unknown_items.c
+    q = sa.select(unknown_items)
+    if before_id:
+        q = q.where(u.id < before_id)
+    return list(conn.execute(q.order_by(u.id.desc()).limit(limit)).all())

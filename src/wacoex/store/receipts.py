@@ -1,0 +1,163 @@
+"""The durable receipt queue: raw webhook bodies, appended before we answer 200, applied later."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from wacoex.services.ports import Receipt
+from wacoex.store.tables import receipts, unknown_items
+
+
+def append(conn: Connection, items: Sequence[tuple[str, bytes, int]]) -> list[int]:
+    """Append (source, body, received_at) rows in one statement; returns their ids in order."""
+    rows = [
+        {
+            "source": src,
+            "body": body,
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "received_at": at,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": 0,
+        }
+        for src, body, at in items
+    ]
+    if conn.dialect.name == "postgresql" or len(rows) == 1:
+        result = conn.execute(receipts.insert().returning(receipts.c.id), rows)
+        return [int(r[0]) for r in result]
+    result = conn.execute(receipts.insert().returning(receipts.c.id, sort_by_parameter_order=True), rows)
+    return [int(r[0]) for r in result]
+
+
+def park_unparseable(conn: Connection, receipt_id: int, error: str) -> None:
+    conn.execute(receipts.update().where(receipts.c.id == receipt_id).values(state="parked", error=error))
+
+
+class SqlReceiptQueue:
+    """Claims pending receipts inside the caller's transaction.
+
+    On PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`, so several workers share the queue and a
+    worker that dies mid-receipt releases its rows with its connection: nothing is lost or applied
+    twice. SQLite has one writer at a time (BEGIN IMMEDIATE), which gives the same guarantee.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(self, limit: int, now: int) -> list[Receipt]:
+        r = receipts.c
+        q = (
+            sa.select(r.id, r.source, r.body, r.attempts, r.received_at)
+            .where(r.state == "pending", r.next_attempt_at <= now)
+            .order_by(r.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        return [
+            Receipt(
+                id=int(x.id),
+                source=x.source,
+                body=bytes(x.body),
+                attempts=x.attempts,
+                received_at=x.received_at,
+            )
+            for x in self.conn.execute(q)
+        ]
+
+    def mark_done(self, receipt_id: int, facts: int, at: int) -> None:
+        self.conn.execute(
+            receipts.update()
+            .where(receipts.c.id == receipt_id)
+            .values(
+                state="done",
+                facts=facts,
+                applied_at=at,
+                error=None,
+                waiting_for=None,
+                attempts=receipts.c.attempts + 1,
+            )
+        )
+
+    def mark_failed(self, receipt_id: int, error: str, next_attempt_at: int, park: bool) -> None:
+        self.conn.execute(
+            receipts.update()
+            .where(receipts.c.id == receipt_id)
+            .values(
+                state="parked" if park else "pending",
+                error=error[:4000],
+                next_attempt_at=next_attempt_at,
+                attempts=receipts.c.attempts + 1,
+            )
+        )
+
+    def hold(self, receipt_id: int, waiting_for: list[str], facts: int, at: int) -> None:
+        self.conn.execute(
+            receipts.update()
+            .where(receipts.c.id == receipt_id)
+            .values(
+                state="held",
+                waiting_for=waiting_for,
+                facts=facts,
+                applied_at=at,
+                attempts=receipts.c.attempts + 1,
+            )
+        )
+
+    def forget_unknowns(self, receipt_id: int) -> None:
+        """Before re-applying a receipt, drop what its previous application recorded as unknown."""
+        self.conn.execute(unknown_items.delete().where(unknown_items.c.receipt_id == receipt_id))
+
+
+def release_held(conn: Connection, keys: Sequence[str]) -> int:
+    """Held receipts waiting for any of `keys` go back to the queue. Returns how many."""
+    wanted = {k for k in keys if k}
+    held = conn.execute(
+        sa.select(receipts.c.id, receipts.c.waiting_for).where(receipts.c.state == "held")
+    ).all()
+    ids = [h.id for h in held if wanted.intersection(h.waiting_for or [])]
+    if ids:
+        conn.execute(
+            receipts.update().where(receipts.c.id.in_(ids)).values(state="pending", next_attempt_at=0)
+        )
+    return len(ids)
+
+
+def replay(conn: Connection, ids: Sequence[int] | None = None, *, state: str = "parked") -> int:
+    """Put receipts back in the queue: the given ids, or every receipt in `state`."""
+    q = receipts.update().values(state="pending", next_attempt_at=0, error=None)
+    q = q.where(receipts.c.id.in_(list(ids))) if ids else q.where(receipts.c.state == state)
+    return int(conn.execute(q).rowcount or 0)
+
+
+def list_receipts(
+    conn: Connection, *, state: str | None = None, limit: int = 50, before_id: int | None = None
+) -> list[Row[Any]]:
+    r = receipts.c
+    q = sa.select(
+        r.id,
+        r.source,
+        r.received_at,
+        r.state,
+        r.attempts,
+        r.error,
+        r.waiting_for,
+        r.facts,
+        r.applied_at,
+        sa.func.length(r.body).label("size"),
+    )
+    if state:
+        q = q.where(r.state == state)
+    if before_id:
+        q = q.where(r.id < before_id)
+    return list(conn.execute(q.order_by(r.id.desc()).limit(limit)).all())  # type: ignore[arg-type]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(receipts.c.state, sa.func.count()).group_by(receipts.c.state)).all()
+    return {state: int(n) for state, n in rows}

@@ -1,0 +1,224 @@
+"""SQLAlchemy Core tables: the unified record. Times are Unix epoch milliseconds (BIGINT)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON(none_as_null=True)
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+numbers = sa.Table(
+    "numbers",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("phone_number_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_phone_number", sa.String(32), nullable=False),
+    sa.Column("waba_id", sa.String(64), nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("coexistence", sa.Boolean, nullable=False, default=False),
+    sa.Column("state", sa.String(16), nullable=False, default="connected"),
+    sa.Column("state_reason", sa.String(64)),
+    sa.Column("state_initiated_by", sa.String(16)),
+    sa.Column("state_changed_at", sa.BigInteger),  # Meta's time of the event that set the state
+    sa.Column("access_token", sa.Text),
+    sa.Column("history_state", sa.String(16), nullable=False, default="none"),
+    sa.Column("history_error", Json),
+    sa.Column("history_declined_at", sa.BigInteger),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+receipts = sa.Table(
+    "receipts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(24), nullable=False),  # meta | 360dialog
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("body_sha256", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    # pending -> done | parked | held (waits for an unregistered number) ; retried while pending
+    sa.Column("state", sa.String(12), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("waiting_for", Json),  # phone_number_ids / display numbers not registered yet
+    sa.Column("facts", sa.Integer),
+    sa.Column("applied_at", sa.BigInteger),
+    sa.Index("ix_receipts_queue", "state", "next_attempt_at", "id"),
+    sa.Index("ix_receipts_sha", "body_sha256"),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("wa_id", sa.String(32)),
+    sa.Column("phone_key", sa.String(32)),
+    sa.Column("user_id", sa.String(160)),  # BSUID
+    sa.Column("profile_name", sa.Text),
+    sa.Column("profile_name_at", sa.BigInteger),
+    sa.Column("book_full_name", sa.Text),
+    sa.Column("book_first_name", sa.Text),
+    sa.Column("book_updated_at", sa.BigInteger),  # metadata.timestamp of the newest add/remove applied
+    sa.Column("book_removed", sa.Boolean, nullable=False, default=False),
+    sa.Column("operator_name", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index(
+        "uq_contacts_number_phone",
+        "number_id",
+        "phone_key",
+        unique=True,
+        sqlite_where=sa.text("phone_key IS NOT NULL"),
+        postgresql_where=sa.text("phone_key IS NOT NULL"),
+    ),
+    sa.Index(
+        "uq_contacts_number_user",
+        "number_id",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text("user_id IS NOT NULL"),
+        postgresql_where=sa.text("user_id IS NOT NULL"),
+    ),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("contact_id", sa.BigInteger, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("last_message_at", sa.BigInteger),  # newest occurred_at of any message
+    sa.Column("last_live_at", sa.BigInteger),  # newest occurred_at of a non-history message
+    sa.Column("last_customer_at", sa.BigInteger),  # newest customer message after onboarding
+    sa.Column("window_expires_at", sa.BigInteger),
+    sa.Column("unread_count", sa.Integer, nullable=False, default=0),
+    sa.Column("message_count", sa.Integer, nullable=False, default=0),
+    sa.Column("history_count", sa.Integer, nullable=False, default=0),
+    sa.Column("last_echo_at", sa.BigInteger),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("number_id", "contact_id", name="uq_conversations_number_contact"),
+    sa.Index("ix_conversations_inbox", "number_id", "last_message_at", "id"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("conversation_id", sa.BigInteger, sa.ForeignKey("conversations.id")),
+    sa.Column("wamid", sa.String(255), nullable=False),
+    sa.Column("direction", sa.String(10), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("content", Json),
+    sa.Column("text", sa.Text),
+    sa.Column("occurred_at", sa.BigInteger),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16)),
+    sa.Column("status_at", sa.BigInteger),
+    sa.Column("errors", Json),
+    sa.Column("pricing", Json),
+    sa.Column("reply_to", sa.String(255)),
+    sa.Column("edited", sa.Boolean, nullable=False, default=False),
+    sa.Column("edited_at", sa.BigInteger),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.Column("revoked_at", sa.BigInteger),
+    sa.Column("reactions", Json),
+    sa.Column("history_status", sa.String(16)),
+    sa.Column("placeholder", sa.Boolean, nullable=False, default=False),
+    sa.Column("media_id", sa.String(128)),
+    sa.Column("media_state", sa.String(16)),  # pending | stored | failed | unavailable
+    sa.Column("media_sha256", sa.String(64)),
+    sa.Column("media_error", sa.Text),
+    sa.Column("note", sa.Text),  # an explanation for the operator (unsupported messages, ...)
+    sa.Column("referral", Json),
+    sa.Column("pending_edit", Json),  # an edit/revoke that arrived before its original
+    sa.UniqueConstraint("number_id", "wamid", name="uq_messages_number_wamid"),
+    sa.Index("ix_messages_timeline", "conversation_id", "occurred_at", "wamid"),
+    sa.Index("ix_messages_media", "media_state"),
+)
+
+history_phases = sa.Table(
+    "history_phases",
+    metadata,
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), primary_key=True),
+    sa.Column("phase", sa.Integer, primary_key=True),
+    sa.Column("chunks", Json, nullable=False),  # sorted list of chunk_order values seen
+    sa.Column("progress", sa.Integer, nullable=False, default=0),
+    sa.Column("messages_imported", sa.Integer, nullable=False, default=0),
+    sa.Column("threads", sa.Integer, nullable=False, default=0),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+account_events = sa.Table(
+    "account_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("occurred_at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(64)),
+    sa.Column("initiated_by", sa.String(16)),
+    sa.Column("applied", sa.Boolean, nullable=False),  # False: stale (older than the number's state)
+    sa.Column("raw", Json),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("number_id", "event", "occurred_at", name="uq_account_events_dedup"),
+)
+
+media_files = sa.Table(
+    "media_files",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("mime_type", sa.String(128)),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id")),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("conversation_id", sa.BigInteger),
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_events_number", "number_id", "id"),
+)
+
+unknown_items = sa.Table(
+    "unknown_items",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("receipt_id", sa.BigInteger, sa.ForeignKey("receipts.id"), nullable=False),
+    sa.Column("field", sa.String(64)),
+    sa.Column("phone_number_id", sa.String(64)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw", Json),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("key_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger),
+)

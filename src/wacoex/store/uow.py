@@ -1,0 +1,37 @@
+"""The unit of work: one database transaction exposing the queue and the ingest repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Connection, Engine
+
+from wacoex.store.ingest_repo import SqlIngestRepository
+from wacoex.store.receipts import SqlReceiptQueue
+
+
+class SqlApplyTx:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.queue = SqlReceiptQueue(conn)
+        self.repo = SqlIngestRepository(conn)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.conn.begin_nested():
+            yield
+
+    def forget_unknowns(self, receipt_id: int) -> None:
+        self.queue.forget_unknowns(receipt_id)
+
+
+def sql_unit_of_work(engine: Engine):  # type: ignore[no-untyped-def]
+    """A UnitOfWork factory over `engine`: commit on success, roll back on any exception."""
+
+    @contextmanager
+    def uow() -> Iterator[SqlApplyTx]:
+        with engine.begin() as conn:
+            yield SqlApplyTx(conn)
+
+    return uow

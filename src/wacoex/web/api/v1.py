@@ -1,0 +1,254 @@
+"""REST API v1: numbers, conversations, messages, history sync, receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.engine import Connection, Row
+
+from wacoex.domain.conversation import window_open
+from wacoex.errors import NotFound
+from wacoex.store import queries
+from wacoex.store import receipts as receipt_store
+from wacoex.store.engine import now_ms
+from wacoex.store.numbers import list_numbers
+from wacoex.web.api import cursor, models
+from wacoex.web.api.models import at, iso
+from wacoex.web.deps import connection, require_api_key
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"])
+
+Limit = Query(50, ge=1, le=500)
+
+
+def _number(conn: Connection, phone_number_id: str) -> Row[Any]:
+    row = queries.number_by_pnid(conn, phone_number_id)
+    if row is None:
+        raise NotFound(f"number {phone_number_id} is not registered")
+    return row
+
+
+def _number_model(r: Row[Any]) -> models.Number:
+    return models.Number(
+        phone_number_id=r.phone_number_id,
+        display_phone_number=r.display_phone_number,
+        waba_id=r.waba_id,
+        provider=r.provider,
+        coexistence=bool(r.coexistence),
+        state=r.state,
+        state_reason=r.state_reason,
+        state_initiated_by=r.state_initiated_by,
+        state_changed_at=iso(r.state_changed_at),
+        history_state=r.history_state,
+        created_at=at(r.created_at),
+    )
+
+
+@router.get("/numbers", response_model=list[models.Number])
+def get_numbers(conn: Connection = Depends(connection)) -> list[models.Number]:
+    return [_number_model(r) for r in list_numbers(conn)]
+
+
+@router.get("/numbers/{phone_number_id}", response_model=models.Number)
+def get_number(phone_number_id: str, conn: Connection = Depends(connection)) -> models.Number:
+    return _number_model(_number(conn, phone_number_id))
+
+
+def _contact(r: Row[Any]) -> models.Contact:
+    display = r.operator_name or r.book_full_name or r.profile_name or r.wa_id or r.user_id
+    return models.Contact(
+        id=r.contact_id,
+        wa_id=r.wa_id,
+        user_id=r.user_id,
+        display_name=display,
+        names=models.ContactNames(
+            address_book=models.AddressBookName(
+                full_name=r.book_full_name,
+                first_name=r.book_first_name,
+                updated_at=iso(r.book_updated_at),
+                removed=bool(r.book_removed),
+            ),
+            profile=r.profile_name,
+            operator=r.operator_name,
+        ),
+    )
+
+
+@router.get("/numbers/{phone_number_id}/conversations", response_model=models.ConversationPage)
+def get_conversations(
+    phone_number_id: str,
+    limit: int = Limit,
+    cursor_: str | None = Query(None, alias="cursor"),
+    conn: Connection = Depends(connection),
+) -> models.ConversationPage:
+    number = _number(conn, phone_number_id)
+    after = cursor.decode(cursor_, 2)
+    rows = queries.conversations_page(
+        conn, number.id, limit=limit + 1, after=(int(after[0]), int(after[1])) if after else None
+    )
+    now = now_ms()
+    items = [
+        models.Conversation(
+            id=r.id,
+            contact=_contact(r),
+            last_message_at=iso(r.last_message_at),
+            window=models.Window(
+                open=window_open(r.last_customer_at, now), expires_at=iso(r.window_expires_at)
+            ),
+            counts=models.Counts(messages=r.message_count, history=r.history_count, unread=r.unread_count),
+        )
+        for r in rows[:limit]
+    ]
+    nxt = cursor.encode(rows[limit - 1].sort_at, rows[limit - 1].id) if len(rows) > limit else None
+    return models.ConversationPage(items=items, next_cursor=nxt)
+
+
+def _media(r: Row[Any]) -> dict[str, Any] | None:
+    if not r.media_id and not r.media_state:
+        return None
+    url = f"/api/v1/media/{r.media_sha256}" if r.media_sha256 else None
+    return {
+        "id": r.media_id,
+        "state": r.media_state,
+        "sha256": r.media_sha256,
+        "error": r.media_error,
+        "url": url,
+    }
+
+
+def message_model(r: Row[Any]) -> models.Message:
+    return models.Message(
+        id=r.id,
+        wamid=r.wamid,
+        direction=r.direction,
+        origin=r.origin,
+        type=r.type,
+        text=r.text,
+        content=r.content,
+        occurred_at=iso(r.occurred_at),
+        received_at=at(r.received_at),
+        status=r.status,
+        status_at=iso(r.status_at),
+        errors=r.errors,
+        pricing=r.pricing,
+        reply_to=r.reply_to,
+        edited=bool(r.edited),
+        edited_at=iso(r.edited_at),
+        revoked=bool(r.revoked),
+        revoked_at=iso(r.revoked_at),
+        reactions=r.reactions,
+        history_status=r.history_status,
+        placeholder=bool(r.placeholder),
+        media=_media(r),
+        note=r.note,
+        referral=r.referral,
+    )
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=models.MessagePage)
+def get_messages(
+    conversation_id: int,
+    limit: int = Limit,
+    cursor_: str | None = Query(None, alias="cursor"),
+    conn: Connection = Depends(connection),
+) -> models.MessagePage:
+    if queries.conversation(conn, conversation_id) is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    after = cursor.decode(cursor_, 2)
+    rows = queries.messages_page(
+        conn, conversation_id, limit=limit + 1, after=(int(after[0]), str(after[1])) if after else None
+    )
+    items = [message_model(r) for r in rows[:limit]]
+    nxt = cursor.encode(rows[limit - 1].sort_at, rows[limit - 1].wamid) if len(rows) > limit else None
+    return models.MessagePage(items=items, next_cursor=nxt)
+
+
+@router.get("/numbers/{phone_number_id}/history-sync", response_model=models.HistorySync)
+def get_history_sync(phone_number_id: str, conn: Connection = Depends(connection)) -> models.HistorySync:
+    number = _number(conn, phone_number_id)
+    phases = [
+        models.HistoryPhase(
+            phase=p.phase,
+            chunks_seen=len(p.chunks or []),
+            chunk_orders=list(p.chunks or []),
+            progress=p.progress,
+            messages_imported=p.messages_imported,
+            threads=p.threads,
+            updated_at=at(p.updated_at),
+        )
+        for p in queries.history_sync(conn, number.id)
+    ]
+    return models.HistorySync(
+        phone_number_id=phone_number_id,
+        state=number.history_state,
+        declined=number.history_state == "declined",
+        declined_at=iso(number.history_declined_at),
+        error=number.history_error,
+        progress=max((p.progress for p in phases), default=0),
+        messages_imported=sum(p.messages_imported for p in phases),
+        phases=phases,
+    )
+
+
+@router.get("/receipts", response_model=models.ReceiptPage)
+def get_receipts(
+    state: str | None = None,
+    limit: int = Limit,
+    cursor_: str | None = Query(None, alias="cursor"),
+    conn: Connection = Depends(connection),
+) -> models.ReceiptPage:
+    after = cursor.decode(cursor_, 1)
+    rows = receipt_store.list_receipts(
+        conn, state=state, limit=limit + 1, before_id=int(after[0]) if after else None
+    )
+    items = [
+        models.Receipt(
+            id=r.id,
+            source=r.source,
+            received_at=at(r.received_at),
+            state=r.state,
+            attempts=r.attempts,
+            error=r.error,
+            waiting_for=r.waiting_for,
+            facts=r.facts,
+            size=r.size,
+        )
+        for r in rows[:limit]
+    ]
+    nxt = cursor.encode(rows[limit - 1].id) if len(rows) > limit else None
+    return models.ReceiptPage(items=items, next_cursor=nxt)
+
+
+@router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
+def replay_receipt(receipt_id: int, conn: Connection = Depends(connection)) -> models.Replayed:
+    with conn.begin():
+        n = receipt_store.replay(conn, [receipt_id])
+    if n == 0:
+        raise NotFound(f"receipt {receipt_id} does not exist")
+    return models.Replayed(replayed=n)
+
+
+@router.get("/unknown", response_model=models.UnknownPage)
+def get_unknown(
+    limit: int = Limit,
+    cursor_: str | None = Query(None, alias="cursor"),
+    conn: Connection = Depends(connection),
+) -> models.UnknownPage:
+    """What WhatsApp sent that we could not interpret: stored raw, never dropped."""
+    after = cursor.decode(cursor_, 1)
+    rows = queries.unknown_page(conn, limit=limit + 1, before_id=int(after[0]) if after else None)
+    items = [
+        models.UnknownItem(
+            id=r.id,
+            receipt_id=r.receipt_id,
+            field=r.field,
+            phone_number_id=r.phone_number_id,
+            reason=r.reason,
+            raw=r.raw,
+            created_at=at(r.created_at),
+        )
+        for r in rows[:limit]
+    ]
+    nxt = cursor.encode(rows[limit - 1].id) if len(rows) > limit else None
+    return models.UnknownPage(items=items, next_cursor=nxt)

@@ -1,0 +1,55 @@
+"""The FastAPI application: webhooks, REST API, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from wacoex import __version__
+from wacoex.bootstrap import Container, build
+from wacoex.config import Settings
+from wacoex.web import errors, webhooks
+from wacoex.web.api import v1
+
+
+def create_app(
+    settings: Settings | None = None, *, container: Container | None = None, run_worker: bool = True
+) -> FastAPI:
+    """Build the app. With `run_worker`, receipts are applied in this process (`wacoex serve`)."""
+    if container is None:
+        settings = settings or Settings()
+        settings.check()
+        container = build(settings)
+    owned = container
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        owned.writer.start()
+        if run_worker:
+            owned.start_worker()
+        try:
+            yield
+        finally:
+            owned.stop()
+
+    app = FastAPI(
+        title="wacoex",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        description="WhatsApp Coexistence gateway: one record of every conversation, whoever wrote it.",
+    )
+    app.state.container = container
+    errors.install(app)
+    app.include_router(webhooks.router)
+    app.include_router(v1.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

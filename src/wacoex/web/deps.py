@@ -1,0 +1,34 @@
+"""Request dependencies: the container, the database connection, API-key authentication."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Connection
+
+from wacoex.bootstrap import Container
+from wacoex.errors import Unauthorized
+from wacoex.store.apikeys import api_key_valid
+
+
+def container(request: Request) -> Container:
+    return request.app.state.container
+
+
+def connection(c: Container = Depends(container)) -> Iterator[Connection]:
+    with c.engine.connect() as conn:
+        yield conn
+
+
+def require_api_key(request: Request, conn: Connection = Depends(connection)) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise Unauthorized("missing bearer API key (Authorization: Bearer <key>)")
+    admin = request.app.state.container.settings.admin_api_key
+    if hmac.compare_digest(key.encode(), admin.encode()):
+        return
+    if not api_key_valid(conn, key):
+        raise Unauthorized("invalid API key")

@@ -1,0 +1,46 @@
+"""The one table mapping wacoex errors to HTTP statuses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from wacoex.errors import (
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadError,
+    ProviderError,
+    Unauthorized,
+    WacoexError,
+)
+
+STATUS: dict[type[WacoexError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    Unauthorized: 401,
+    PayloadError: 400,
+    ProviderError: 502,
+    ConfigError: 500,
+}
+
+
+def status_for(exc: WacoexError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(WacoexError)
+    async def _handle(_request: Request, exc: WacoexError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(
+            {"error": {"code": exc.code, "message": exc.message, "details": exc.details or None}},
+            status_code=status,
+            headers=headers,
+        )
