@@ -50,6 +50,7 @@ def history_webhook(messages: int, per_thread: int = 20) -> dict[str, Any]:
             else:
                 item["type"] = "text"
                 body = f"Message {n}: thanks for your order! See you on Tuesday at the shop on Main St."
+                body += " Parking is free after six."
                 item["text"] = {"body": body}
             items.append(item)
             n += 1
