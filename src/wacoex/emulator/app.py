@@ -33,6 +33,19 @@ def _optional_router(module: str) -> APIRouter | None:
     return router if isinstance(router, APIRouter) else None
 
 
+def _install_people_hooks(world: World) -> None:
+    """E2's clock hooks (inactivity -> PARTNER_REMOVED) when the phone module is present."""
+    try:
+        phone = importlib.import_module("wacoex.emulator.phone")
+    except ModuleNotFoundError as exc:
+        if exc.name == "wacoex.emulator.phone":
+            return
+        raise
+    install = getattr(phone, "install", None)
+    if install is not None:
+        install(world)
+
+
 def create_app(
     world: World | None = None,
     *,
@@ -51,6 +64,7 @@ def create_app(
             setattr(world.config, key, value)
     if webhook_client is not None:
         world.dispatcher.client = webhook_client
+    _install_people_hooks(world)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

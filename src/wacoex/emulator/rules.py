@@ -177,21 +177,28 @@ def window_until(world: World, chat: Chat) -> float:
 def fep_open(world: World, number: Number, chat: Chat, *, commit: bool = False) -> bool:
     """The 72 h free entry point window, opened by the first business reply to a CTWA message.
 
-    It opens when the business replies within 24 h of a customer message that carried a
-    click-to-WhatsApp ``referral`` (received after onboarding); ``commit=True`` records that reply.
+    It opens when the business first replies within 24 h of a customer message that carried a
+    click-to-WhatsApp ``referral`` (received after onboarding), and lasts 72 h from that reply;
+    ``commit=True`` records the reply. The send path owns this state (``rate_state["fep"]``), so a
+    window set early on the chat by other code does not make messages free.
     """
     now = world.clock.now()
+    opened: dict[tuple[str, str], tuple[str, float]] = world.rate_state.setdefault("fep", {})
+    key = (chat.phone_number_id, chat.wa_id)
     for msg in reversed(chat.messages):
+        if msg.direction == "outbound" and msg.origin == "api" and key in opened:
+            break
         if msg.direction == "inbound" and msg.origin == "customer" and msg.referral is not None:
             after_onboarding = number.onboarded_at is None or msg.timestamp >= number.onboarded_at
-            fresh = now < msg.timestamp + world.config.csw_seconds and chat.fep_source_wamid != msg.wamid
-            if after_onboarding and fresh:
+            fresh = now < msg.timestamp + world.config.csw_seconds
+            if after_onboarding and fresh and opened.get(key, ("", 0.0))[0] != msg.wamid:
                 if not commit:
                     return True
+                opened[key] = (msg.wamid, now + world.config.fep_seconds)
                 chat.fep_source_wamid = msg.wamid
                 chat.fep_until = now + world.config.fep_seconds
             break
-    return chat.fep_until is not None and now < chat.fep_until
+    return key in opened and now < opened[key][1]
 
 
 # -- rate limits --------------------------------------------------------------------------------
