@@ -108,7 +108,8 @@ async def json_body(request: Request) -> dict[str, Any]:
             raise invalid_parameter("The request body must be a JSON object.")
         body.update(parsed)
     elif "form" in content_type:
-        body.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
+        async with request.form() as form:
+            body.update({k: v for k, v in form.items() if isinstance(v, str)})
     return body
 
 
@@ -262,14 +263,15 @@ async def upload_media(request: Request, version: str, node: str) -> dict[str, A
 
 
 async def _upload(request: Request, world: World, number: Number) -> dict[str, Any]:
-    form = await request.form()
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise invalid_parameter("The parameter file is required.")
-    if form.get("messaging_product") != "whatsapp":
-        raise invalid_parameter("The parameter messaging_product is required and must be 'whatsapp'.")
-    mime = str(form.get("type") or upload.content_type or "application/octet-stream")
-    found = media_ops.upload(world, number.phone_number_id, await upload.read(), mime, upload.filename)
+    async with request.form() as form:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise invalid_parameter("The parameter file is required.")
+        if form.get("messaging_product") != "whatsapp":
+            raise invalid_parameter("The parameter messaging_product is required and must be 'whatsapp'.")
+        mime = str(form.get("type") or upload.content_type or "application/octet-stream")
+        data = await upload.read()
+        found = media_ops.upload(world, number.phone_number_id, data, mime, upload.filename)
     return {"id": found.id}
 
 
