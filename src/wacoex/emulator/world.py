@@ -463,7 +463,11 @@ class World:
                 item["pricing"] = dict(msg.pricing)
         if errors:
             item["errors"] = errors
-        value = {"messaging_product": "whatsapp", "metadata": self.metadata(number), "statuses": [item]}
+        value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": self.metadata(number)}
+        if customer is not None and customer.user_id:
+            # BSUID era (2026): statuses name the user in `contacts` too, as pywa 4.5 expects.
+            value["contacts"] = [{"wa_id": msg.wa_id, "user_id": customer.user_id}]
+        value["statuses"] = [item]
         self.emit(msg.phone_number_id, "messages", value, at=at)
 
     def schedule_progression(self, wamid: str) -> None:
