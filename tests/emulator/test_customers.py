@@ -127,18 +127,29 @@ async def test_messages_before_onboarding_reach_no_webhook_and_open_no_window(em
     assert accepted.status_code == 200, accepted.text
 
 
-async def test_ctwa_referral_opens_the_free_entry_point(onboarded: Emulator) -> None:
+async def test_ctwa_referral_is_delivered_and_leads_to_the_free_entry_point(onboarded: Emulator) -> None:
     await onboarded.ok(
         f"/_emulator/customers/{SHEENA}/send",
-        {"to": PNID, "text": "Hello! Can I get more info on this?", "referral": {"headline": "Chat with us"}},
+        {
+            "to": PNID,
+            "text": "Hello! Can I get more info on this?",
+            "referral": {"source_type": "ad", "headline": "Chat with us", "welcome_message": {"text": "Hi!"}},
+        },
     )
     _, message = _message(onboarded)
     referral = message["referral"]
     assert referral["source_type"] == "ad"
     assert referral["headline"] == "Chat with us"
+    assert referral["welcome_message"] == {"text": "Hi!"}
     assert {"source_url", "source_id", "body", "media_type", "ctwa_clid"} <= set(referral)
-    chat = onboarded.world.chat(PNID, SHEENA)
-    assert chat.fep_until == START + 72 * 3600
+    reply = await onboarded.graph(
+        f"{PNID}/messages",
+        {"messaging_product": "whatsapp", "to": SHEENA, "type": "text", "text": {"body": "Sure"}},
+    )
+    assert reply.status_code == 200, reply.text
+    fep_until = onboarded.world.chat(PNID, SHEENA).fep_until
+    assert fep_until is not None
+    assert fep_until >= START + 72 * 3600 - 1
 
 
 async def test_read_may_skip_delivered_and_play_marks_voice_notes_played(onboarded: Emulator) -> None:

@@ -72,8 +72,8 @@ async def customer_send(request: Request, wa_id: str, body: Payload = Body(...))
         referral = body.get("referral")
         if referral is True:
             referral = {}
-        if isinstance(referral, dict) and "source_id" not in referral:
-            referral = payloads.referral(source_id=world.new_id("12"), **referral)
+        if isinstance(referral, dict):
+            referral = payloads.referral_from(referral, world.new_id("12"))
         msg = customers.send(
             world,
             wa_id,

@@ -2,8 +2,9 @@
 
 Each action mutates the world (the chat the phone shows) and, when the number is connected to the
 Cloud API, emits the `messages` webhook Meta documents. Only messages after onboarding open the
-24-hour window; a CTWA `referral` opens the 72-hour free entry point. Users on unsupported companions
-(and, when enabled per number, first contacts) surface as `unsupported` with code 131060.
+24-hour window; a CTWA `referral` is kept on the message for the send path's free entry point.
+Users on unsupported companions (and, when enabled per number, first contacts) surface as
+`unsupported` with code 131060.
 `ActionError` is the one error every people-side action raises (the routes map it to HTTP).
 """
 
@@ -132,19 +133,15 @@ def _emit_inbound(world: World, number: Number, customer: Customer | None, messa
     world.emit(number.phone_number_id, "messages", value)
 
 
-def _open_window(
-    world: World, number: Number, wa_id: str, now: float, referral: Json | None, wamid: str
-) -> None:
+def _open_window(world: World, number: Number, wa_id: str, now: float) -> None:
     # The window belongs to the API side: only customer messages after onboarding count.
     if number.onboarded_at is None and number.state != "API_ONLY":
         return
     if number.state not in ("CONNECTED", "API_ONLY"):
         return
-    chat = world.chat(number.phone_number_id, wa_id)
-    chat.last_customer_message_at = now
-    if referral is not None:
-        chat.fep_until = now + world.config.fep_seconds
-        chat.fep_source_wamid = wamid
+    # The free entry point (72 h from the business's first reply to a CTWA message) is the send
+    # path's business; it reads the `referral` stored on this message.
+    world.chat(number.phone_number_id, wa_id).last_customer_message_at = now
 
 
 def send(
@@ -190,7 +187,7 @@ def send(
     chat.messages.append(msg)
     world.messages[wamid] = msg
     if type != "reaction" or (content or {}).get("emoji"):
-        _open_window(world, number, customer.wa_id, now, referral, wamid)
+        _open_window(world, number, customer.wa_id, now)
     if not api_connected(number):
         return msg
     first_unsupported = first_contact and number.extra.get(FIRST_CONTACT_UNSUPPORTED)

@@ -193,6 +193,13 @@ def referral(
     return obj
 
 
+def referral_from(given: Json, source_id: str) -> Json:
+    """A referral from caller-given documented keys, defaults filling the rest."""
+    base = referral(source_id=str(given.get("source_id") or source_id))
+    base.update({k: v for k, v in given.items() if v is not None})
+    return base
+
+
 # ---- inbound `messages` ---------------------------------------------------------------------------
 
 

@@ -310,10 +310,10 @@ def _kind(event: Json) -> tuple[str, Any]:
 def _customer_send(world: World, pnid: str, e: Json) -> str:
     kind, content = _kind(e)
     referral = e.get("referral")
-    if referral is True or isinstance(referral, dict):
-        referral = payloads.referral(
-            source_id=world.new_id("12"), **(referral if isinstance(referral, dict) else {})
-        )
+    if referral is True:
+        referral = {}
+    if isinstance(referral, dict):
+        referral = payloads.referral_from(referral, world.new_id("12"))
     reply = e.get("reply_to")
     return customers.send(
         world,
