@@ -437,12 +437,21 @@ class Ingest:
         if old.type == "media_placeholder" and row["type"] != "media_placeholder":
             for key in ("type", "content", "text", "media_id", "media_state"):
                 values[key] = row.get(key)
+        from_chunk = row.get("origin") == Origin.HISTORY and row.get("history_status") is not None
         if old.conversation_id is None and row.get("conversation_id") is not None:
             values["conversation_id"] = row["conversation_id"]
             values["direction"] = row["direction"]
-            if row.get("history_status"):
-                values["history_status"] = row["history_status"]
-                values["status"] = row.get("status")
+        if from_chunk and old.origin == Origin.HISTORY:
+            # The chunk knows the thread: it is authoritative for direction and the status on the
+            # device, whatever the media follow-up said first (spec C-2).
+            values.update(
+                direction=row["direction"], history_status=row["history_status"], status=row.get("status")
+            )
+            if old.conversation_id is not None and row.get("conversation_id") not in (
+                None,
+                old.conversation_id,
+            ):
+                values["conversation_id"] = row["conversation_id"]
         if old.origin == Origin.HISTORY and row.get("origin") in (Origin.CUSTOMER, Origin.BUSINESS_APP):
             # Live traffic and history overlap around day 0: one record, labelled by the live source.
             values["origin"] = row["origin"]

@@ -90,11 +90,11 @@ class SqlIngestRepository:
             }
             where = "user_id IS NOT NULL" if user_id else "phone_key IS NOT NULL"
             index = ["number_id", "user_id"] if user_id else ["number_id", "phone_key"]
-            result = self.conn.execute(
-                insert_ignore_partial(self.conn, contacts, index, where).values(**values)
-            )
-            if result.rowcount:
-                return self._contact_id(number_id, user_id, key)
+            stmt = insert_ignore_partial(self.conn, contacts, index, where).values(**values)
+            # rowcount is not reliable for ON CONFLICT DO NOTHING on every driver; RETURNING is.
+            inserted = self.conn.execute(stmt.returning(contacts.c.id)).first()
+            if inserted is not None:
+                return int(inserted[0])
             return self.resolve_contact(
                 number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at
             )
@@ -112,14 +112,6 @@ class SqlIngestRepository:
             updates["updated_at"] = at
             self.conn.execute(contacts.update().where(contacts.c.id == row.id).values(**updates))
         return int(row.id)
-
-    def _contact_id(self, number_id: int, user_id: str | None, key: str | None) -> int:
-        cond = contacts.c.user_id == user_id if user_id else contacts.c.phone_key == key
-        return int(
-            self.conn.execute(
-                sa.select(contacts.c.id).where(contacts.c.number_id == number_id, cond)
-            ).scalar_one()
-        )
 
     def conversation_for(self, number_id: int, contact_id: int) -> int:
         found = self.conn.execute(
@@ -323,7 +315,8 @@ class SqlIngestRepository:
         at: int,
     ) -> bool:
         result = self.conn.execute(
-            insert_ignore(self.conn, account_events, ["number_id", "event", "occurred_at"]).values(
+            insert_ignore(self.conn, account_events, ["number_id", "event", "occurred_at"])
+            .values(
                 number_id=number_id,
                 event=event,
                 occurred_at=occurred_at,
@@ -333,8 +326,9 @@ class SqlIngestRepository:
                 raw=raw,
                 received_at=at,
             )
+            .returning(account_events.c.id)
         )
-        return bool(result.rowcount)
+        return result.first() is not None
 
     def record_unknown(
         self, receipt_id: int, field: str | None, phone_number_id: str | None, reason: str, raw: Any, at: int
