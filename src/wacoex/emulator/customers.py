@@ -10,6 +10,7 @@ Users on unsupported companions (and, when enabled per number, first contacts) s
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -90,7 +91,7 @@ def store_media(world: World, number: Number, kind: str, obj: Json) -> Json:
     media_id = obj.get("id") or world.new_id("8")
     mime = obj.get("mime_type") or DEFAULT_MIME[kind]
     data = f"emulator {kind} {media_id}".encode()
-    sha = hashlib.sha256(data).hexdigest()
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()  # as Meta (and media.py) give it
     world.media[media_id] = MediaObject(
         id=media_id,
         phone_number_id=number.phone_number_id,
