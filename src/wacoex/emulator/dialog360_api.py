@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import graph_api, send
+from wacoex.emulator import graph_account, graph_api, send
 from wacoex.emulator import media as media_ops
 from wacoex.emulator.rules import invalid_parameter
 from wacoex.emulator.world import Number, World
@@ -59,7 +59,7 @@ async def synchronization(request: Request) -> Response:
     if found is None:
         return invalid_key_response()
     world, number = found
-    return JSONResponse(await graph_api.request_sync(world, number, await graph_api.json_body(request)))
+    return JSONResponse(await graph_account.request_sync(world, number, await graph_api.json_body(request)))
 
 
 @router.get("/v1/configs/webhook")
