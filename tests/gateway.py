@@ -87,17 +87,17 @@ class Gateway:
 
 @contextmanager
 def running_gateway(db_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Gateway]:
-    settings = Settings(
-        database_url=db_url,
-        app_secrets=[APP_SECRET],
-        admin_api_key=ADMIN_KEY,
-        verify_token="vt-123",
-        media_dir=tmp_path / "media",
-        fetch_media=False,
-        dev=True,
-        retry_base_seconds=0.0,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "app_secrets": [APP_SECRET],
+        "admin_api_key": ADMIN_KEY,
+        "verify_token": "vt-123",
+        "media_dir": tmp_path / "media",
+        "fetch_media": False,
+        "dev": True,
+        "retry_base_seconds": 0.0,
+    }
+    settings = Settings(**{**values, **overrides})
     container = build(settings, migrate=False)
     app = create_app(container=container, run_worker=False)
     with TestClient(app) as client:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,11 +40,17 @@ def _settings(config: Path | None, database_url: str | None = None, **extra: Any
         raise typer.Exit(2) from exc
 
 
-def _engine(settings: Settings) -> Any:
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Any]:
+    """A migrated engine for one command, disposed afterwards (no connection outlives the command)."""
     from wacoex.store.engine import make_engine, upgrade
 
     upgrade(settings.database_url)
-    return make_engine(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -124,9 +132,8 @@ def numbers_add(
     """Register a number the gateway serves. Webhooks already held for it are applied."""
     from wacoex.store.numbers import add_number
 
-    engine = _engine(_settings(config, database_url, dev=True))
     try:
-        with engine.begin() as conn:
+        with _engine(_settings(config, database_url, dev=True)) as engine, engine.begin() as conn:
             number, released = add_number(
                 conn,
                 phone_number_id=phone_number_id,
@@ -150,8 +157,7 @@ def numbers_list(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """List registered numbers."""
     from wacoex.store.numbers import list_numbers
 
-    engine = _engine(_settings(config, database_url, dev=True))
-    with engine.connect() as conn:
+    with _engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
         rows = list_numbers(conn)
     table = Table("phone_number_id", "display", "waba_id", "provider", "coex", "state", "history")
     for r in rows:
@@ -177,8 +183,7 @@ def receipts_list(
     """List receipts, newest first, with their state and last error."""
     from wacoex.store.receipts import counts, list_receipts
 
-    engine = _engine(_settings(config, database_url, dev=True))
-    with engine.connect() as conn:
+    with _engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
         rows = list_receipts(conn, state=state, limit=limit)
         totals = counts(conn)
     table = Table("id", "source", "state", "attempts", "size", "facts", "error / waiting for")
@@ -227,8 +232,7 @@ def apikeys_create(
     """Create an API key for the REST API. It is shown once."""
     from wacoex.store.apikeys import create_api_key
 
-    engine = _engine(_settings(config, database_url, dev=True))
-    with engine.begin() as conn:
+    with _engine(_settings(config, database_url, dev=True)) as engine, engine.begin() as conn:
         key = create_api_key(conn, name)
     sys.stdout.write(key + "\n")
 

@@ -85,7 +85,8 @@ def test_address_book_newest_change_wins_and_remove_clears_only_the_book_name(gw
     gw.deliver(p.state_sync(p.book(C1, 300, action="remove")))
     [conv] = gw.conversations()
     names = conv["contact"]["names"]
-    assert names["address_book"]["full_name"] is None and names["address_book"]["removed"] is True
+    assert names["address_book"]["full_name"] is None
+    assert names["address_book"]["removed"] is True
     assert names["profile"] == "Profile Name"
     gw.deliver(p.state_sync(p.book(C1, 250, full_name="Stale Add")))  # older than the remove
     [conv] = gw.conversations()

@@ -40,7 +40,8 @@ def test_documented_history_example_imports_with_direction_from_the_business_num
     # device time, as sent: 1739230955 = 2025-02-10T23:42:35Z
     assert out["occurred_at"].startswith("2025-02-10T23:42:35")
     placeholder = msgs["wamid.QyNUEHBgLMTY0NjcwNDM1OTUVAgARGBI1Rj3NEYxMzAzMzQ5MkEA"]
-    assert placeholder["type"] == "media_placeholder" and placeholder["media"]["state"] == "awaiting"
+    assert placeholder["type"] == "media_placeholder"
+    assert placeholder["media"]["state"] == "awaiting"
     # the counterparty comes from threads[].id: two conversations, none with the business's own number
     convs = {c["contact"]["wa_id"]: c for c in gw.conversations()}
     assert set(convs) == {C1, C2}
@@ -76,7 +77,8 @@ def test_history_never_reorders_the_live_inbox(gw: Gateway) -> None:
     gw.deliver(p.inbound("wamid.LIVE", C2, 1_760_000_000, "live question"))
     gw.deliver(p.history(2, 1, 40, [{"id": C1, "messages": [p.hmsg("wamid.OLD", C1, 1_740_000_000)]}]))
     first, second = gw.conversations()
-    assert first["contact"]["wa_id"] == C2 and second["contact"]["wa_id"] == C1
+    assert first["contact"]["wa_id"] == C2
+    assert second["contact"]["wa_id"] == C1
 
 
 def test_chunks_in_any_order_and_progress_per_phase(gw: Gateway) -> None:
@@ -89,8 +91,10 @@ def test_chunks_in_any_order_and_progress_per_phase(gw: Gateway) -> None:
     sync = gw.get(f"/api/v1/numbers/{p.PNID}/history-sync")
     assert sync["state"] == "in_progress"
     phases = {ph["phase"]: ph for ph in sync["phases"]}
-    assert phases[1]["chunk_orders"] == [1, 2, 3] and phases[1]["progress"] == 70
-    assert phases[1]["messages_imported"] == 3 and phases[2]["messages_imported"] == 1
+    assert phases[1]["chunk_orders"] == [1, 2, 3]
+    assert phases[1]["progress"] == 70
+    assert phases[1]["messages_imported"] == 3
+    assert phases[2]["messages_imported"] == 1
     gw.deliver(p.history(0, 1, 100, []))
     assert gw.get(f"/api/v1/numbers/{p.PNID}/history-sync")["state"] == "complete"
     # a late chunk never moves a complete import back to in_progress
@@ -103,13 +107,15 @@ def test_chunks_in_any_order_and_progress_per_phase(gw: Gateway) -> None:
 def test_string_phase_and_progress_are_accepted(gw: Gateway) -> None:
     gw.deliver(load("meta/history/string_phase_progress"))
     sync = gw.get(f"/api/v1/numbers/{p.PNID}/history-sync")
-    assert sync["phases"] and sync["messages_imported"] >= 1
+    assert sync["phases"]
+    assert sync["messages_imported"] >= 1
 
 
 def test_decline_is_recorded(gw: Gateway) -> None:
     gw.deliver(load("meta/history/declined"))
     sync = gw.get(f"/api/v1/numbers/{p.PNID}/history-sync")
-    assert sync["state"] == "declined" and sync["declined"] is True
+    assert sync["state"] == "declined"
+    assert sync["declined"] is True
     assert sync["error"][0]["code"] == 2593109
     assert gw.scalar("SELECT count(*) FROM events WHERE type = 'history.declined'") == 1
 

@@ -1,0 +1,200 @@
+"""Webhook ingress: what is stored, what is refused, what Meta and 360dialog are answered."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests import payloads as p
+from tests.data import load_bytes
+from tests.gateway import Gateway, running_gateway
+
+
+@pytest.fixture
+def gw(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    with running_gateway(
+        db_url,
+        tmp_path,
+        dialog360_webhook_secrets=["d360-platform-secret"],
+        dialog360_header_secrets=["d360-phone-secret"],
+    ) as g:
+        g.register()
+        yield g
+
+
+def _receipts(gw: Gateway) -> int:
+    return int(gw.scalar("SELECT count(*) FROM receipts"))
+
+
+def test_verification_handshake_echoes_the_challenge(gw: Gateway) -> None:
+    ok = gw.client.get(
+        "/webhooks/whatsapp",
+        params={"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "vt-123"},
+    )
+    assert ok.status_code == 200
+    assert ok.text == "1158201444"
+    bad = gw.client.get(
+        "/webhooks/whatsapp",
+        params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"},
+    )
+    assert bad.status_code == 403
+
+
+def test_wrong_signature_is_refused_and_nothing_is_stored(gw: Gateway) -> None:
+    body = orjson.dumps(p.inbound("wamid.X", "16505551234", 1_760_000_000))
+    assert gw.post(body, secret="not-the-secret").status_code == 403
+    missing = gw.client.post("/webhooks/whatsapp", content=body, headers={"content-type": "application/json"})
+    assert missing.status_code == 401
+    tampered = gw.client.post(
+        "/webhooks/whatsapp",
+        content=body + b" ",
+        headers={
+            "x-hub-signature-256": "sha256=" + hmac.new(b"test-app-secret", body, hashlib.sha256).hexdigest()
+        },
+    )
+    assert tampered.status_code == 403
+    assert _receipts(gw) == 0
+
+
+def test_rotated_secrets_are_all_accepted(db_url: str, tmp_path: Path) -> None:
+    with running_gateway(db_url, tmp_path, app_secrets=["old-secret", "new-secret"]) as gw:
+        body = p.inbound("wamid.R", "16505551234", 1_760_000_000)
+        assert gw.post(body, secret="old-secret").status_code == 200
+        assert gw.post(body, secret="new-secret").status_code == 200
+
+
+def test_signature_is_checked_over_the_raw_bytes_not_reserialised_json(gw: Gateway) -> None:
+    # Meta signs an escaped-unicode form; re-serialising would change the bytes and the digest.
+    raw = b'{"object":"whatsapp_business_account","entry":[],"note":"caf\\u00e9 \\ud83d\\ude00"}'
+    assert gw.post(raw).status_code == 200
+
+
+def test_malformed_json_with_a_valid_signature_is_kept_and_parked(gw: Gateway) -> None:
+    response = gw.post(b'{"object": "whatsapp_business_account", "entry": [')
+    assert response.status_code == 200  # so Meta does not retry it for a week
+    result = gw.drain()
+    assert result.parked == 1
+    [receipt] = gw.get("/api/v1/receipts", state="parked")["items"]
+    assert receipt["error"].startswith("unparseable")
+    assert receipt["attempts"] == 1
+
+
+def test_oversize_body_is_refused_with_413(db_url: str, tmp_path: Path) -> None:
+    with running_gateway(db_url, tmp_path, max_webhook_bytes=10_000) as gw:
+        big = b'{"pad":"' + b"x" * 20_000 + b'"}'
+        assert gw.post(big).status_code == 413
+        assert _receipts(gw) == 0
+
+
+def test_default_limit_accepts_a_full_3mb_history_webhook(gw: Gateway) -> None:
+    threads = [
+        {
+            "id": f"1650555{i:04d}",
+            "messages": [
+                p.hmsg(f"wamid.{i}.{j}", f"1650555{i:04d}", 1_700_000_000 + j, "x" * 80) for j in range(100)
+            ],
+        }
+        for i in range(145)
+    ]
+    body = orjson.dumps(p.history(1, 1, 10, threads))
+    assert 3_000_000 < len(body) <= 3 * 1024 * 1024
+    assert gw.post(body).status_code == 200
+
+
+def test_unknown_fields_and_types_are_stored_and_surfaced_not_errors(gw: Gateway) -> None:
+    gw.deliver(load_bytes("meta/unknown_field"))
+    gw.deliver(load_bytes("meta/messages/unknown_type"))
+    unknown = gw.get("/api/v1/unknown")["items"]
+    assert any("unknown field" in u["reason"] for u in unknown)
+    assert gw.scalar("SELECT count(*) FROM messages") == 1
+    assert gw.scalar("SELECT count(*) FROM receipts WHERE state = 'done'") == 2
+
+
+def test_360dialog_partner_webhook_with_platform_signature(gw: Gateway) -> None:
+    raw = load_bytes("360dialog/partner_smb_app_state_sync")
+    sig = hmac.new(b"d360-platform-secret", raw, hashlib.sha256).hexdigest()
+    ok = gw.client.post("/webhooks/360dialog", content=raw, headers={"x-360dialog-signature": sig})
+    assert ok.status_code == 200
+    bad = gw.client.post("/webhooks/360dialog", content=raw, headers={"x-360dialog-signature": "00" * 32})
+    assert bad.status_code == 403
+    gw.drain()
+    assert gw.scalar("SELECT count(*) FROM contacts") >= 1
+
+
+def test_360dialog_phone_webhook_with_header_secret(gw: Gateway) -> None:
+    raw = load_bytes("360dialog/phone_messages")
+    ok = gw.client.post("/webhooks/360dialog", content=raw, headers={"x-wacoex-token": "d360-phone-secret"})
+    assert ok.status_code == 200
+    assert (
+        gw.client.post("/webhooks/360dialog", content=raw, headers={"x-wacoex-token": "wrong"}).status_code
+        == 403
+    )
+    assert gw.client.post("/webhooks/360dialog", content=raw).status_code == 401
+    gw.drain()
+    assert gw.scalar("SELECT count(*) FROM messages WHERE origin = 'customer'") >= 1
+
+
+def test_360dialog_partner_history_imports_like_meta(gw: Gateway) -> None:
+    raw = load_bytes("360dialog/partner_history")
+    sig = hmac.new(b"d360-platform-secret", raw, hashlib.sha256).hexdigest()
+    assert (
+        gw.client.post("/webhooks/360dialog", content=raw, headers={"x-360dialog-signature": sig}).status_code
+        == 200
+    )
+    gw.drain()
+    assert gw.scalar("SELECT count(*) FROM messages WHERE origin = 'history'") >= 1
+
+
+def test_concurrent_posts_share_commits_and_none_is_lost(gw: Gateway) -> None:
+    import concurrent.futures
+
+    bodies = [orjson.dumps(p.inbound(f"wamid.C{i}", f"1650555{i:04d}", 1_760_000_000)) for i in range(200)]
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda b: gw.post(b).status_code, bodies))
+    assert codes == [200] * 200
+    assert _receipts(gw) == 200
+    gw.drain()
+    assert gw.scalar("SELECT count(*) FROM messages") == 200
+
+
+def test_api_requires_a_key(gw: Gateway) -> None:
+    assert gw.client.get("/api/v1/numbers").status_code == 401
+    assert gw.client.get("/api/v1/numbers", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert gw.client.get("/api/v1/numbers/unknown-id", headers=gw.auth).status_code == 404
+    assert gw.client.get("/api/v1/conversations/999/messages", headers=gw.auth).status_code == 404
+    assert gw.client.get("/api/v1/numbers/x/conversations?cursor=%%%", headers=gw.auth).status_code in (
+        404,
+        422,
+    )
+
+
+def test_pagination_walks_every_message_once(gw: Gateway) -> None:
+    for i in range(7):
+        gw.post(p.inbound(f"wamid.{i:02d}", "16505551234", 1_760_000_000 + i // 2))
+    gw.drain()
+    [conv] = gw.conversations()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = gw.get(f"/api/v1/conversations/{conv['id']}/messages", **params)
+        seen.extend(m["wamid"] for m in page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [f"wamid.{i:02d}" for i in range(7)]
+
+
+def test_openapi_documents_the_read_api(gw: Gateway) -> None:
+    spec = gw.client.get("/api/openapi.json").json()
+    for path in [
+        "/api/v1/numbers",
+        "/api/v1/numbers/{phone_number_id}/conversations",
+        "/api/v1/conversations/{conversation_id}/messages",
+        "/api/v1/numbers/{phone_number_id}/history-sync",
+    ]:
+        assert path in spec["paths"]
