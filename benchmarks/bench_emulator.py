@@ -115,7 +115,9 @@ async def bench_webhooks(url: str, count: int) -> dict[str, float]:
         world.add_customer(f"1650555{i:04d}", f"Customer {i}")
     started = time.perf_counter()
     for i in range(count):
-        customers.send(world, f"1650555{i % 100:04d}", number.phone_number_id, type="text", content=f"order {i}")
+        customers.send(
+            world, f"1650555{i % 100:04d}", number.phone_number_id, type="text", content=f"order {i}"
+        )
         if i % 50 == 49:
             await world.clock.settle()
     await world.clock.settle()
@@ -182,7 +184,8 @@ async def bench_history(url: str, messages: int) -> dict[str, float]:
             exported += sum(len(t["messages"]) for t in chunk["threads"])
         await world.clock.settle()
     deliver_s = time.perf_counter() - started
-    failed = len(world.dispatcher.deliveries(state="failed")) + len(world.dispatcher.deliveries(state="retrying"))
+    deliveries = world.dispatcher.deliveries
+    failed = len(deliveries(state="failed")) + len(deliveries(state="retrying"))
     await world.dispatcher.close()
     return {
         "messages": exported,
@@ -213,8 +216,9 @@ async def main() -> None:
     info = machine()
     print("## Emulator")
     print()
-    print(f"Run {info['date']} on {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']};")
-    print("`.venv/bin/python benchmarks/bench_emulator.py`, receiver: a minimal HTTP/1.1 server on 127.0.0.1.")
+    print(f"Run {info['date']} on {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM,")
+    print(f"Python {info['python']}; `.venv/bin/python benchmarks/bench_emulator.py`,")
+    print("receiver: a minimal HTTP/1.1 server on 127.0.0.1.")
     print()
     print("| Benchmark | Figure |")
     print("|---|---|")
@@ -223,12 +227,14 @@ async def main() -> None:
         f"{hooks['per_second']:,.0f} webhooks/s ({hooks['webhooks']:,} in {hooks['seconds']:.2f} s) |"
     )
     print(
-        f"| History export, generation only ({history['messages']:,} messages, {history['chunks']} chunks <= 3 MB) | "
+        f"| History export, generation only ({history['messages']:,} messages, "
+        f"{history['chunks']} chunks <= 3 MB) | "
         f"{history['generate_s']:.1f} s ({history['generate_per_s']:,.0f} messages/s) |"
     )
     print(
         f"| History export generated and delivered ({history['webhooks']:,} webhooks incl. media follow-ups, "
-        f"{int(history['failed'])} failed) | {history['deliver_s']:.1f} s ({history['deliver_per_s']:,.0f} messages/s) |"
+        f"{int(history['failed'])} failed) | "
+        f"{history['deliver_s']:.1f} s ({history['deliver_per_s']:,.0f} messages/s) |"
     )
     print(f"| Receiver totals | {receiver.requests:,} requests, {receiver.bytes / 1e6:,.0f} MB |")
 
