@@ -100,6 +100,8 @@ def running_gateway(db_url: str, tmp_path: Path, **overrides: Any) -> Iterator[G
     settings = Settings(**{**values, **overrides})
     container = build(settings, migrate=False)
     app = create_app(container=container, run_worker=False)
-    with TestClient(app) as client:
-        yield Gateway(container, client)
-    container.engine.dispose()
+    try:
+        with TestClient(app) as client:
+            yield Gateway(container, client)
+    finally:
+        container.dispose()

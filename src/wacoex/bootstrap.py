@@ -10,11 +10,14 @@ from sqlalchemy.engine import Engine
 
 from wacoex.config import Settings
 from wacoex.services.ingest import Ingest
+from wacoex.services.media import MediaFetcher
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.store.engine import make_engine, now_ms, upgrade
+from wacoex.store.media import SqlMediaStore
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.envelope import parse_bytes
+from wacoex.whatsapp.media_client import ProviderMediaSource
 
 log = logging.getLogger("wacoex")
 
@@ -25,6 +28,9 @@ class Container:
     engine: Engine
     writer: ReceiptWriter
     processor: ReceiptProcessor
+    media_store: SqlMediaStore
+    media: MediaFetcher | None
+    media_source: ProviderMediaSource | None = None
     wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
@@ -44,6 +50,11 @@ class Container:
             except Exception:
                 log.exception("worker batch failed; retrying")
                 result = None
+            if self.media is not None:
+                try:
+                    self.media.run_once()
+                except Exception:
+                    log.exception("media fetch failed; retrying")
             if result is None or result.claimed == 0:
                 self.wake.wait(timeout=max(poll, 0.01) if result is not None else 1.0)
                 self.wake.clear()
@@ -58,6 +69,8 @@ class Container:
 
     def dispose(self) -> None:
         self.stop()
+        if self.media_source is not None:
+            self.media_source.close()
         self.engine.dispose()
 
 
@@ -70,4 +83,18 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     processor = ReceiptProcessor(sql_unit_of_work(engine), ingest, policy, now_ms)
     wake = threading.Event()
     writer = ReceiptWriter(engine, on_commit=wake.set)
-    return Container(settings=settings, engine=engine, writer=writer, processor=processor, wake=wake)
+    media_store = SqlMediaStore(engine, settings.media_dir)
+    media = source = None
+    if settings.fetch_media:
+        source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)
+        media = MediaFetcher(media_store, source)
+    return Container(
+        settings=settings,
+        engine=engine,
+        writer=writer,
+        processor=processor,
+        media_store=media_store,
+        media=media,
+        media_source=source,
+        wake=wake,
+    )

@@ -96,7 +96,7 @@ def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     signal.signal(signal.SIGINT, _stop)
     console.print(f"wacoex worker on {settings.database_url}")
     container.run_worker()
-    container.engine.dispose()
+    container.dispose()
 
 
 @db_app.command("upgrade")
@@ -220,7 +220,7 @@ def receipts_replay(
         console.print(
             f"applied: done={result.done} held={result.held} failed={result.failed} parked={result.parked}"
         )
-    container.engine.dispose()
+    container.dispose()
 
 
 @apikeys_app.command("create")

@@ -155,3 +155,23 @@ class ApplyTx(Protocol):
 
 
 UnitOfWork = Callable[[], AbstractContextManager[ApplyTx]]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMedia:
+    message_id: int
+    media_id: str
+    number: NumberRef
+    mime_type: str | None
+
+
+class MediaSource(Protocol):
+    """Downloads a media object by id from the number's provider (Meta Graph or 360dialog)."""
+
+    def fetch(self, number: NumberRef, media_id: str) -> tuple[bytes, str | None]: ...
+
+
+class MediaStore(Protocol):
+    def pending(self, limit: int) -> list[PendingMedia]: ...
+    def save(self, data: bytes, mime_type: str | None) -> str: ...
+    def mark(self, message_id: int, state: str, sha256: str | None, error: str | None) -> None: ...

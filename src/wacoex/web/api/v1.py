@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse
 from sqlalchemy.engine import Connection, Row
 
 from wacoex.domain.conversation import window_open
@@ -252,3 +253,13 @@ def get_unknown(
     ]
     nxt = cursor.encode(rows[limit - 1].id) if len(rows) > limit else None
     return models.UnknownPage(items=items, next_cursor=nxt)
+
+
+@router.get("/media/{sha256}", response_class=FileResponse)
+def get_media(sha256: str, request: Request) -> FileResponse:
+    """A stored media file by its SHA-256 (the `media.url` of a message)."""
+    found = request.app.state.container.media_store.file(sha256)
+    if found is None:
+        raise NotFound(f"no stored media {sha256}")
+    path, mime = found
+    return FileResponse(path, media_type=mime or "application/octet-stream")
