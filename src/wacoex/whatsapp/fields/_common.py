@@ -84,6 +84,22 @@ def make_source(field: str, waba_id: str | None, value: JSON, entry_time: int | 
     return Source(field=field, waba_id=waba_id, entry_time=entry_time)
 
 
+def item_head(item: Any, where: str, source: Source) -> tuple[JSON, str, str, int] | Unknown:
+    """The id, type and timestamp every message-like item needs, or Unknown saying which is missing."""
+    if type(item) is not dict:
+        return Unknown(source=source, reason=f"{where}: not an object", raw=item)
+    wamid = item.get("id")
+    if type(wamid) is not str or not wamid:
+        return Unknown(source=source, reason=f"{where}: missing or non-string id", raw=item)
+    msg_type = item.get("type")
+    if type(msg_type) is not str:
+        return Unknown(source=source, reason=f"{where}: missing or non-string type", raw=item)
+    timestamp = to_int(item.get("timestamp"))
+    if timestamp is None:
+        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
+    return item, wamid, msg_type, timestamp
+
+
 def message_text(msg_type: Any, content: Any) -> str | None:
     """What a person reads: body for text, caption for media, the reply title, the button text.
 

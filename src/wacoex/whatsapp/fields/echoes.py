@@ -12,11 +12,11 @@ from wacoex.domain.facts import JSON, AnyFact, Echo, Source, Unknown
 from wacoex.domain.ids import digits
 from wacoex.whatsapp.fields._common import (
     Contacts,
+    item_head,
     item_profile,
     message_text,
     opt_dict,
     opt_str,
-    to_int,
     to_str,
     value_errors,
 )
@@ -44,18 +44,10 @@ def parse(value: JSON, source: Source) -> list[AnyFact]:
 
 def parse_echo(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
     """One item of `message_echoes[]` as an Echo, or Unknown when it has no id, type or time."""
-    where = f"message_echoes[{index}]"
-    if type(item) is not dict:
-        return Unknown(source=source, reason=f"{where}: not an object", raw=item)
-    wamid = item.get("id")
-    if type(wamid) is not str or not wamid:
-        return Unknown(source=source, reason=f"{where}: missing or non-string id", raw=item)
-    msg_type = item.get("type")
-    if type(msg_type) is not str:
-        return Unknown(source=source, reason=f"{where}: missing or non-string type", raw=item)
-    timestamp = to_int(item.get("timestamp"))
-    if timestamp is None:
-        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
+    head = item_head(item, f"message_echoes[{index}]", source)
+    if isinstance(head, Unknown):
+        return head
+    item, wamid, msg_type, timestamp = head
     to = to_str(item.get("to")) or None
     to_user_id = opt_str(item.get("to_user_id")) or None
     parent_user_id = opt_str(item.get("to_parent_user_id") or item.get("parent_user_id")) or None

@@ -13,6 +13,7 @@ from wacoex.domain.facts import JSON, AnyFact, InboundMessage, Source, StatusUpd
 from wacoex.whatsapp.fields._common import (
     Contacts,
     dicts,
+    item_head,
     item_profile,
     message_text,
     opt_dict,
@@ -54,18 +55,10 @@ def parse(value: JSON, source: Source) -> list[AnyFact]:
 
 def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
     """One item of `messages[]` as an InboundMessage, or Unknown when it has no id, type or time."""
-    where = f"messages[{index}]"
-    if type(item) is not dict:
-        return Unknown(source=source, reason=f"{where}: not an object", raw=item)
-    wamid = item.get("id")
-    if type(wamid) is not str or not wamid:
-        return Unknown(source=source, reason=f"{where}: missing or non-string id", raw=item)
-    msg_type = item.get("type")
-    if type(msg_type) is not str:
-        return Unknown(source=source, reason=f"{where}: missing or non-string type", raw=item)
-    timestamp = to_int(item.get("timestamp"))
-    if timestamp is None:
-        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
+    head = item_head(item, f"messages[{index}]", source)
+    if isinstance(head, Unknown):
+        return head
+    item, wamid, msg_type, timestamp = head
     from_wa_id = to_str(item.get("from")) or None
     from_user_id = opt_str(item.get("from_user_id")) or None
     parent_user_id = opt_str(item.get("from_parent_user_id") or item.get("parent_user_id")) or None
