@@ -55,7 +55,20 @@ def machine() -> dict[str, str]:
             if line.startswith("MemTotal:"):
                 ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
                 break
+    import wacoex
+
+    code = Path(wacoex.__file__).resolve().parent
+    commit = os.environ.get("WACOEX_BENCH_COMMIT", "")
+    if not commit:
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
+            git = ["git", "-C", str(code)]
+            head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, check=True)
+            commit = head.stdout.decode().strip()
+            dirty = subprocess.run([*git, "status", "--porcelain", "."], capture_output=True, check=True)
+            if dirty.stdout.strip():
+                commit += " + uncommitted changes"
     return {
+        "code": f"{code} ({commit or 'unknown commit'})",
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "ram": ram,

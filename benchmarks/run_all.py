@@ -70,7 +70,8 @@ def main() -> None:
     info = common.machine()
     print(
         f"machine: {info['nproc']} cores ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
-        f"SQLite {info['sqlite']}; {info['date']}; load average at start: {common.load_average()}",
+        f"SQLite {info['sqlite']}; {info['date']}; load average at start: {common.load_average()}\n"
+        f"code measured: {info['code']}",
         flush=True,
     )
     results = common.Results()
