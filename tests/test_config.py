@@ -53,3 +53,19 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(bad)
     with pytest.raises(ConfigError, match="invalid configuration"):
         load_settings(None, no_such_setting=1)
+
+
+def test_secret_lists_accept_json_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WACOEX_APP_SECRETS", '["a", "b,c"]')
+    assert load_settings().app_secrets == ["a", "b,c"]
+    monkeypatch.setenv("WACOEX_APP_SECRETS", '["unterminated')
+    with pytest.raises(ConfigError, match="not a JSON list"):
+        load_settings()
+
+
+def test_database_passwords_are_never_printed() -> None:
+    from wacoex.store.engine import safe_url
+
+    shown = safe_url("postgresql://wacoex:s3cret@db.internal:5432/wacoex")
+    assert "s3cret" not in shown
+    assert "db.internal" in shown

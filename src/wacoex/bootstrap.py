@@ -26,6 +26,7 @@ log = logging.getLogger("wacoex")
 class Container:
     settings: Settings
     engine: Engine
+    read_engine: Engine
     writer: ReceiptWriter
     processor: ReceiptProcessor
     media_store: SqlMediaStore
@@ -34,6 +35,8 @@ class Container:
     wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
+    _media_thread: threading.Thread | None = None
+    media_wake: threading.Event = field(default_factory=threading.Event)
 
     def start_worker(self) -> None:
         """Apply receipts in this process (what `wacoex serve` does; `wacoex worker` runs it alone)."""
@@ -41,6 +44,23 @@ class Container:
             self._stop.clear()
             self._worker = threading.Thread(target=self.run_worker, name="wacoex-worker", daemon=True)
             self._worker.start()
+        if self.media is not None and self._media_thread is None:
+            self._media_thread = threading.Thread(target=self.run_media, name="wacoex-media", daemon=True)
+            self._media_thread.start()
+
+    def run_media(self) -> None:
+        """Download pending media in its own thread, so slow downloads never delay applying receipts."""
+        assert self.media is not None
+        while not self._stop.is_set():
+            try:
+                result = self.media.run_once()
+                busy = result.stored + result.failed > 0
+            except Exception:
+                log.exception("media fetch failed; retrying")
+                busy = False
+            if not busy:
+                self.media_wake.wait(timeout=1.0)
+                self.media_wake.clear()
 
     def run_worker(self) -> None:
         poll = self.settings.worker_poll_seconds
@@ -50,11 +70,8 @@ class Container:
             except Exception:
                 log.exception("worker batch failed; retrying")
                 result = None
-            if self.media is not None:
-                try:
-                    self.media.run_once()
-                except Exception:
-                    log.exception("media fetch failed; retrying")
+            if result is not None and result.done:
+                self.media_wake.set()
             if result is None or result.claimed == 0:
                 self.wake.wait(timeout=max(poll, 0.01) if result is not None else 1.0)
                 self.wake.clear()
@@ -62,9 +79,11 @@ class Container:
     def stop(self) -> None:
         self._stop.set()
         self.wake.set()
-        if self._worker is not None:
-            self._worker.join(timeout=30)
-            self._worker = None
+        self.media_wake.set()
+        for thread in (self._worker, self._media_thread):
+            if thread is not None:
+                thread.join(timeout=30)
+        self._worker = self._media_thread = None
         self.writer.stop()
 
     def dispose(self) -> None:
@@ -72,12 +91,16 @@ class Container:
         if self.media_source is not None:
             self.media_source.close()
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 def build(settings: Settings, *, migrate: bool = True) -> Container:
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    # On PostgreSQL one pool serves both; on SQLite API reads must not take the write lock.
+    read_engine = make_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
     ingest = Ingest(parse_bytes, fetch_media=settings.fetch_media, clock=now_ms)
     policy = RetryPolicy(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
     processor = ReceiptProcessor(sql_unit_of_work(engine), ingest, policy, now_ms)
@@ -87,10 +110,11 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     media = source = None
     if settings.fetch_media:
         source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)
-        media = MediaFetcher(media_store, source)
+        media = MediaFetcher(media_store, source, now_ms)
     return Container(
         settings=settings,
         engine=engine,
+        read_engine=read_engine,
         writer=writer,
         processor=processor,
         media_store=media_store,

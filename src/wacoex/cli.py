@@ -16,6 +16,7 @@ from rich.table import Table
 
 from wacoex.config import Settings, load_settings
 from wacoex.errors import WacoexError
+from wacoex.store.engine import safe_url
 
 app = typer.Typer(help="wacoex: WhatsApp Coexistence gateway and emulator.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -75,7 +76,7 @@ def serve(
     except WacoexError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
-    console.print(f"wacoex gateway on http://{host}:{port}  (database: {settings.database_url})")
+    console.print(f"wacoex gateway on http://{host}:{port}  (database: {safe_url(settings.database_url)})")
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
@@ -94,7 +95,7 @@ def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    console.print(f"wacoex worker on {settings.database_url}")
+    console.print(f"wacoex worker on {safe_url(settings.database_url)}")
     container.run_worker()
     container.dispose()
 

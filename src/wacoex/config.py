@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,9 +45,15 @@ class Settings(BaseSettings):
     @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        # Accept "a,b" from the environment as well as JSON lists.
-        if isinstance(value, str) and not value.startswith("["):
-            return [part.strip() for part in value.split(",") if part.strip()]
+        # Accept "a,b" as well as a JSON list '["a","b"]' from the environment or a config file.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError as exc:
+                    raise ValueError(f"not a JSON list: {text!r}") from exc
+            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     def check(self) -> None:

@@ -158,3 +158,68 @@ def test_webhooks_for_an_unregistered_number_are_kept_and_applied_on_registratio
         gw.drain()
         assert gw.scalar("SELECT count(*) FROM messages") == 1
         assert gw.get("/api/v1/receipts")["items"][0]["state"] == "done"
+
+
+def test_a_bsuid_only_contact_and_a_phone_only_contact_merge_when_one_message_names_both(gw: Gateway) -> None:
+    withheld = p.envelope(
+        "messages",
+        {
+            "contacts": [{"profile": {"name": "Sheena"}, "user_id": "US.1349120865530274"}],
+            "messages": [
+                {
+                    "from_user_id": "US.1349120865530274",
+                    "id": "wamid.U1",
+                    "timestamp": "1760000000",
+                    "type": "text",
+                    "text": {"body": "phone withheld"},
+                }
+            ],
+        },
+    )
+    gw.deliver(withheld)
+    gw.deliver(p.inbound("wamid.U2", C1, 1_760_000_100, "phone only"))
+    gw.deliver(p.state_sync(p.book(C1, 1_760_000_150, full_name="Sheena Nelson")))
+    assert gw.scalar("SELECT count(*) FROM contacts") == 2
+    both = p.envelope(
+        "messages",
+        {
+            "contacts": [{"profile": {"name": "Sheena N."}, "wa_id": C1, "user_id": "US.1349120865530274"}],
+            "messages": [
+                {
+                    "from": C1,
+                    "from_user_id": "US.1349120865530274",
+                    "id": "wamid.U3",
+                    "timestamp": "1760000200",
+                    "type": "text",
+                    "text": {"body": "both"},
+                }
+            ],
+        },
+    )
+    result = gw.deliver(both)
+    assert result.done == 1  # no unique-constraint failure, nothing parked
+    assert gw.scalar("SELECT count(*) FROM contacts") == 1
+    [conv] = gw.conversations()
+    contact = conv["contact"]
+    assert (contact["wa_id"], contact["user_id"]) == (C1, "US.1349120865530274")
+    assert contact["names"]["address_book"]["full_name"] == "Sheena Nelson"
+    assert contact["names"]["profile"] == "Sheena N."
+    assert conv["counts"]["messages"] == 3
+    assert [m["wamid"] for m in gw.messages(conv["id"])] == ["wamid.U1", "wamid.U2", "wamid.U3"]
+
+
+def test_the_spelling_whatsapp_reports_wins_over_the_address_book(gw: Gateway) -> None:
+    gw.deliver(
+        p.state_sync(p.book("551187654321", 1_760_000_000, full_name="Ana"))
+    )  # without the ninth digit
+    gw.deliver(p.inbound("wamid.BR", "5511987654321", 1_760_000_100))  # WhatsApp reports the 13-digit form
+    gw.deliver(p.state_sync(p.book("551187654321", 1_760_000_200, full_name="Ana Souza")))
+    [conv] = gw.conversations()
+    assert conv["contact"]["wa_id"] == "5511987654321"
+
+
+def test_repeated_address_book_webhooks_record_one_event(gw: Gateway) -> None:
+    body = p.state_sync(p.book(C1, 1_760_000_000))
+    gw.deliver(body)
+    gw.deliver(body)
+    assert gw.scalar("SELECT count(*) FROM events WHERE type = 'contact.updated'") == 1

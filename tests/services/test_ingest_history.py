@@ -163,3 +163,20 @@ def test_a_large_history_webhook_imports_in_bulk(gw: Gateway) -> None:
     assert gw.scalar("SELECT count(*) FROM messages WHERE origin = 'history'") == 3000
     assert gw.scalar("SELECT count(*) FROM conversations") == 150
     assert gw.scalar("SELECT count(*) FROM messages WHERE direction = 'outbound'") == 1500
+
+
+def test_a_message_seen_first_in_history_then_live_wakes_the_inbox_once(gw: Gateway) -> None:
+    import time
+
+    now = int(time.time())
+    gw.deliver(p.history(0, 1, 100, [{"id": C1, "messages": [p.hmsg("wamid.DAY0", C1, now - 60)]}]))
+    [conv] = gw.conversations()
+    assert conv["counts"] == {"messages": 0, "history": 1, "unread": 0}
+    gw.deliver(p.inbound("wamid.DAY0", C1, now - 60, "sent as onboarding finished"))
+    gw.deliver(p.inbound("wamid.DAY0", C1, now - 60, "sent as onboarding finished"))  # duplicate
+    [conv] = gw.conversations()
+    assert conv["counts"] == {"messages": 1, "history": 0, "unread": 1}
+    assert conv["window"]["open"] is True
+    assert gw.scalar("SELECT count(*) FROM events WHERE type = 'message.received'") == 1
+    [msg] = gw.messages(conv["id"])
+    assert msg["origin"] == "customer"

@@ -232,3 +232,72 @@ def test_every_inbound_type_is_stored_with_its_content(gw: Gateway, name: str) -
     assert len(stored) == 1
     assert stored[0]["type"] == item["type"]
     assert stored[0]["content"] == item.get(item["type"])
+
+
+def test_an_echo_whose_status_came_first_still_counts_as_the_owner_answering(gw: Gateway) -> None:
+    gw.deliver(p.inbound("wamid.ASK", CUSTOMER, 1_750_000_000, "anyone there?"))
+    gw.deliver(p.status("wamid.ANS", "delivered", 1_750_000_060, recipient=CUSTOMER))
+    gw.deliver(p.echo("wamid.ANS", CUSTOMER, 1_750_000_050, "yes, here"))
+    [conv] = gw.conversations()
+    assert conv["counts"] == {"messages": 2, "history": 0, "unread": 0}
+    [_, answer] = gw.messages(conv["id"])
+    assert (answer["origin"], answer["text"], answer["status"]) == ("business_app", "yes, here", "delivered")
+    assert gw.scalar("SELECT count(*) FROM events WHERE type = 'message.echo'") == 1
+
+
+def test_reapplying_a_receipt_records_no_new_events(gw: Gateway) -> None:
+    gw.deliver(p.echo("wamid.T", CUSTOMER, 1_750_000_000, "offer"))
+    mutations = p.envelope(
+        "messages",
+        {
+            "messages": [
+                {
+                    "from": CUSTOMER,
+                    "id": "wamid.RX",
+                    "timestamp": "1750000010",
+                    "type": "reaction",
+                    "reaction": {"message_id": "wamid.T", "emoji": "🎉"},
+                },
+            ]
+        },
+    )
+    echo_edit = p.echo(
+        "wamid.ED",
+        CUSTOMER,
+        1_750_000_020,
+        type_="edit",
+        content={
+            "original_message_id": "wamid.T",
+            "message": {"type": "text", "text": {"body": "better offer"}},
+        },
+    )
+    gw.deliver(mutations)
+    gw.deliver(echo_edit)
+    gw.deliver(p.history(0, 1, 100, []))
+    events = gw.scalar("SELECT count(*) FROM events")
+    with gw.container.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE receipts SET state = 'pending', next_attempt_at = 0")
+    assert gw.drain().done == 4
+    assert gw.scalar("SELECT count(*) FROM events") == events
+    [msg] = gw.all_messages()
+    assert msg["text"] == "better offer"
+    assert msg["reactions"] == {CUSTOMER: "🎉"}
+
+
+def test_mutation_events_name_their_number_and_conversation(gw: Gateway) -> None:
+    gw.deliver(
+        p.inbound(
+            "wamid.REV",
+            CUSTOMER,
+            1_750_000_100,
+            type_="revoke",
+            content={"original_message_id": "wamid.ORIG2"},
+        )
+    )
+    gw.deliver(p.inbound("wamid.ORIG2", CUSTOMER, 1_750_000_000, "oops"))
+    row = gw.scalar(
+        "SELECT number_id || ':' || coalesce(conversation_id, 0) FROM events WHERE type = 'message.revoked'"
+    )
+    number_id, conversation_id = row.split(":")
+    assert int(number_id) > 0
+    assert int(conversation_id) > 0

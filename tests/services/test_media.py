@@ -15,6 +15,7 @@ from wacoex.emulator.app import create_app as create_emulator
 from wacoex.emulator.media import store_media
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.services.media import MediaFetcher
+from wacoex.store.engine import now_ms
 from wacoex.whatsapp.media_client import ProviderMediaSource
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
@@ -47,7 +48,9 @@ def test_inbound_media_is_stored_content_addressed(db_url: str, tmp_path: Path, 
             conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")  # fetch_media is off in tests
         world.config.media_base_url = base  # the emulator's lookaside URLs point at itself
         with httpx.Client(timeout=10) as http:
-            fetcher = MediaFetcher(gw.container.media_store, ProviderMediaSource(f"{base}/v23.0", base, http))
+            fetcher = MediaFetcher(
+                gw.container.media_store, ProviderMediaSource(f"{base}/v23.0", base, http), now_ms
+            )
             assert fetcher.run_once().stored == 1
         [msg] = gw.all_messages()
         sha = hashlib.sha256(JPEG).hexdigest()
@@ -76,8 +79,77 @@ def test_media_that_cannot_be_fetched_is_marked_failed(db_url: str, tmp_path: Pa
         with gw.container.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")
         with httpx.Client(timeout=10) as http:
-            fetcher = MediaFetcher(gw.container.media_store, ProviderMediaSource(f"{base}/v23.0", base, http))
+            fetcher = MediaFetcher(
+                gw.container.media_store, ProviderMediaSource(f"{base}/v23.0", base, http), now_ms
+            )
             assert fetcher.run_once().failed == 1
         [msg] = gw.all_messages()
         assert msg["media"]["state"] == "failed"
         assert "HTTP" in msg["media"]["error"]
+
+
+class _FlakySource:
+    """A fake at the MediaSource port: fails with a transient error, then serves the bytes."""
+
+    def __init__(self, failures: int, data: bytes) -> None:
+        self.failures = failures
+        self.data = data
+        self.calls = 0
+
+    def fetch(self, number: object, media_id: str) -> tuple[bytes, str | None]:
+        from wacoex.errors import ProviderError
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ProviderError("HTTP 503", http_status=503, retryable=True)
+        return self.data, "image/jpeg"
+
+
+def _pending_image(gw, sha256: str | None) -> None:  # type: ignore[no-untyped-def]
+    content = {"id": "m1", "mime_type": "image/jpeg", **({"sha256": sha256} if sha256 else {})}
+    gw.deliver(p.inbound("wamid.M", "16505551234", 1_760_000_000, type_="image", content=content))
+    with gw.container.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")
+
+
+def test_transient_media_errors_are_retried_with_backoff(db_url: str, tmp_path: Path) -> None:
+    from wacoex.services.media import MediaRetry
+
+    clock = {"now": 1_000_000}
+    with running_gateway(db_url, tmp_path) as gw:
+        gw.register(access_token="tok")
+        _pending_image(gw, None)
+        source = _FlakySource(failures=2, data=JPEG)
+        fetcher = MediaFetcher(
+            gw.container.media_store, source, lambda: clock["now"], MediaRetry(base_seconds=10)
+        )
+        assert fetcher.run_once().deferred == 1
+        assert fetcher.run_once().deferred == 0  # not due yet: it does not block newer media
+        clock["now"] += 10_000
+        assert fetcher.run_once().deferred == 1
+        clock["now"] += 20_000
+        assert fetcher.run_once().stored == 1
+        assert gw.all_messages()[0]["media"]["state"] == "stored"
+
+
+def test_a_download_that_does_not_match_whatsapps_sha256_is_rejected(db_url: str, tmp_path: Path) -> None:
+    import base64
+
+    with running_gateway(db_url, tmp_path) as gw:
+        gw.register(access_token="tok")
+        _pending_image(gw, base64.b64encode(hashlib.sha256(b"something else").digest()).decode())
+        fetcher = MediaFetcher(gw.container.media_store, _FlakySource(0, JPEG), now_ms)
+        assert fetcher.run_once().failed == 1
+        assert "sha256" in gw.all_messages()[0]["media"]["error"]
+
+
+def test_checksums_in_hex_or_base64_are_both_understood() -> None:
+    import base64
+
+    from wacoex.services.media import checksum_matches
+
+    digest = hashlib.sha256(JPEG).digest()
+    assert checksum_matches(digest.hex(), JPEG)
+    assert checksum_matches(base64.b64encode(digest).decode(), JPEG)
+    assert checksum_matches(None, JPEG)
+    assert not checksum_matches(hashlib.sha256(b"x").hexdigest(), JPEG)

@@ -169,6 +169,7 @@ class Ingest:
         user_id: str | None,
         profile_name: str | None = None,
         at: int,
+        reported: bool = False,
     ) -> int | None:
         """The conversation with a counterparty, creating contact and conversation as needed.
 
@@ -180,10 +181,19 @@ class Ingest:
         if not phone and not user_id:
             return None
         key = (number.id, user_id or phone)
-        contact_id = run.contacts.get(key) if profile_name is None else None
+        contact_id = run.contacts.get(key) if profile_name is None and not reported else None
         if contact_id is None:
+            if phone and user_id:
+                # Both identities: the store may merge two contacts, so cached ids may be stale.
+                run.contacts.clear()
+                run.conversations.clear()
             contact_id = run.repo.resolve_contact(
-                number.id, wa_id=phone or None, user_id=user_id, profile_name=profile_name, at=at
+                number.id,
+                wa_id=phone or None,
+                user_id=user_id,
+                profile_name=profile_name,
+                at=at,
+                reported=reported,
             )
             run.contacts[key] = contact_id
         ckey = (number.id, contact_id)
@@ -235,7 +245,13 @@ class Ingest:
             return
         profile_name = m.profile.profile_name if m.profile else None
         conv = self._conversation(
-            run, number, wa_id=m.from_wa_id, user_id=m.from_user_id, profile_name=profile_name, at=at
+            run,
+            number,
+            wa_id=m.from_wa_id,
+            user_id=m.from_user_id,
+            profile_name=profile_name,
+            at=at,
+            reported=True,
         )
         if conv is None:
             self._own_number(run, number, m.source.field, m.raw)
@@ -284,15 +300,17 @@ class Ingest:
 
     def _history_chunk(self, run: _Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
         if chunk.declined:
-            run.repo.update_number(
-                number.id,
-                {
-                    "history_state": "declined",
-                    "history_error": list(chunk.errors),
-                    "history_declined_at": run.now,
-                },
-            )
-            run.events.append(EventRow("history.declined", number.id, {"errors": list(chunk.errors)}))
+            errors = list(chunk.errors)
+            if run.repo.set_history_state(
+                number.id, "declined", {"history_error": errors, "history_declined_at": run.now}
+            ):
+                run.events.append(
+                    EventRow(
+                        "history.declined",
+                        number.id,
+                        {"phone_number_id": number.phone_number_id, "errors": errors},
+                    )
+                )
             return
         prepared: list[_Prepared] = []
         for hm in chunk.messages:
@@ -329,10 +347,16 @@ class Ingest:
             number.id, phase, chunk.chunk_order, chunk.progress, inserted, chunk.thread_count, run.now
         )
         if chunk.progress is not None and chunk.progress >= 100:
-            run.repo.update_number(number.id, {"history_state": "complete"})
-            run.events.append(EventRow("history.completed", number.id, {"phase": chunk.phase}))
+            if run.repo.set_history_state(number.id, "complete", {}):
+                run.events.append(
+                    EventRow(
+                        "history.completed",
+                        number.id,
+                        {"phone_number_id": number.phone_number_id, "phase": chunk.phase},
+                    )
+                )
         else:
-            run.repo.update_number(number.id, {"history_state": "in_progress"})
+            run.repo.set_history_state(number.id, "in_progress", {})
 
     def _history_media(self, run: _Run, number: NumberRef, hm: f.HistoryMedia) -> None:
         outbound = history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
@@ -369,16 +393,29 @@ class Ingest:
             self._merge(run, number, old, unique[wamid])
         return len(new)
 
-    def _account_new(self, run: _Run, number: NumberRef, p: _Prepared, message_id: int | None) -> None:
-        conv = p.row.get("conversation_id")
+    def _account_new(
+        self,
+        run: _Run,
+        number: NumberRef,
+        p: _Prepared,
+        message_id: int | None,
+        *,
+        conversation_id: int | None = None,
+        count: bool = True,
+    ) -> None:
+        """What a message newly known to us does to its conversation: counters, unread, window, event.
+
+        `count=False` when the message was already counted (a placeholder created by a status).
+        """
+        conv = conversation_id if conversation_id is not None else p.row.get("conversation_id")
         if conv is None:
             return
         d = run.delta(conv)
         occurred = p.row.get("occurred_at")
         d.saw(occurred, live=p.live)
-        if p.live:
+        if count and p.live:
             d.added_messages += 1
-        else:
+        elif count:
             d.added_history += 1
         if p.customer:
             d.added_unread += 1
@@ -388,14 +425,9 @@ class Ingest:
             d.reset_unread = True
             d.last_echo_at = max(d.last_echo_at or 0, occurred or 0)
         if p.event:
+            payload = _event_payload(number, p.row)
             run.events.append(
-                EventRow(
-                    p.event,
-                    number.id,
-                    _event_payload(number, p.row),
-                    conversation_id=conv,
-                    message_id=message_id,
-                )
+                EventRow(p.event, number.id, payload, conversation_id=conv, message_id=message_id)
             )
 
     def _merge(self, run: _Run, number: NumberRef, old: ExistingMessage, p: _Prepared) -> None:
@@ -403,7 +435,49 @@ class Ingest:
         row = p.row
         values: dict[str, Any] = {}
         if old.placeholder:
-            # A status (or an edit) arrived before the message itself: fill it in, keep the status.
+            self._fill_placeholder(run, number, old, p)
+            return
+        if old.type == "media_placeholder" and row["type"] != "media_placeholder":
+            for key in ("type", "content", "text", "media_id", "media_state"):
+                values[key] = row.get(key)
+        from_chunk = row.get("origin") == Origin.HISTORY and row.get("history_status") is not None
+        if old.conversation_id is None and row.get("conversation_id") is not None:
+            values["conversation_id"] = row["conversation_id"]
+            values["direction"] = row["direction"]
+        if from_chunk and old.origin == Origin.HISTORY:
+            # The chunk knows the thread: it is authoritative for direction, device status and
+            # time, whatever the media follow-up said first (spec C-2).
+            values.update(
+                direction=row["direction"],
+                history_status=row["history_status"],
+                status=row.get("status"),
+                occurred_at=row.get("occurred_at"),
+            )
+        promoted = old.origin == Origin.HISTORY and row.get("origin") in (
+            Origin.CUSTOMER,
+            Origin.BUSINESS_APP,
+        )
+        if promoted:
+            # Live traffic and history overlap around day 0: one record, labelled by the live source,
+            # and the live arrival does what live messages do (event, unread, window).
+            values["origin"] = row["origin"]
+        if not values:
+            return
+        run.repo.update_message(old.id, values)
+        conv = values.get("conversation_id", old.conversation_id)
+        if promoted and conv is not None:
+            self._account_new(run, number, p, old.id, conversation_id=conv, count=False)
+            d = run.delta(conv)
+            d.added_history -= 1
+            d.added_messages += 1
+        elif "conversation_id" in values:
+            self._account_new(run, number, _Prepared(row, live=False), old.id)
+
+    def _fill_placeholder(self, run: _Run, number: NumberRef, old: ExistingMessage, p: _Prepared) -> None:
+        """A status (or an edit) arrived before the message itself: fill it in, keep the status."""
+        row = p.row
+        values: dict[str, Any] = {
+            key: row[key]
             for key in (
                 "type",
                 "content",
@@ -416,49 +490,24 @@ class Ingest:
                 "note",
                 "history_status",
                 "direction",
-            ):
-                if row.get(key) is not None:
-                    values[key] = row[key]
-            if old.origin == Origin.UNKNOWN or (
-                old.origin == Origin.API and row.get("origin") == Origin.BUSINESS_APP
-            ):
-                values["origin"] = row["origin"]
-            if old.status is None and row.get("status") is not None:
-                values.update(status=row["status"], status_at=row.get("status_at"))
-            values["placeholder"] = False
-            if old.conversation_id is None and row.get("conversation_id") is not None:
-                values["conversation_id"] = row["conversation_id"]
-            run.repo.update_message(old.id, values)
-            if old.pending_edit:
-                self._apply_pending(run, old, old.pending_edit)
-            if old.conversation_id is None and row.get("conversation_id") is not None:
-                self._account_new(run, number, p, old.id)
-            return
-        if old.type == "media_placeholder" and row["type"] != "media_placeholder":
-            for key in ("type", "content", "text", "media_id", "media_state"):
-                values[key] = row.get(key)
-        from_chunk = row.get("origin") == Origin.HISTORY and row.get("history_status") is not None
-        if old.conversation_id is None and row.get("conversation_id") is not None:
-            values["conversation_id"] = row["conversation_id"]
-            values["direction"] = row["direction"]
-        if from_chunk and old.origin == Origin.HISTORY:
-            # The chunk knows the thread: it is authoritative for direction and the status on the
-            # device, whatever the media follow-up said first (spec C-2).
-            values.update(
-                direction=row["direction"], history_status=row["history_status"], status=row.get("status")
             )
-            if old.conversation_id is not None and row.get("conversation_id") not in (
-                None,
-                old.conversation_id,
-            ):
-                values["conversation_id"] = row["conversation_id"]
-        if old.origin == Origin.HISTORY and row.get("origin") in (Origin.CUSTOMER, Origin.BUSINESS_APP):
-            # Live traffic and history overlap around day 0: one record, labelled by the live source.
+            if row.get(key) is not None
+        }
+        if old.origin == Origin.UNKNOWN or (
+            old.origin == Origin.API and row.get("origin") == Origin.BUSINESS_APP
+        ):
             values["origin"] = row["origin"]
-        if values:
-            run.repo.update_message(old.id, values)
-            if "conversation_id" in values:
-                self._account_new(run, number, _Prepared(row, live=False), old.id)
+        if old.status is None and row.get("status") is not None:
+            values.update(status=row["status"], status_at=row.get("status_at"))
+        values["placeholder"] = False
+        conv = old.conversation_id
+        if conv is None and row.get("conversation_id") is not None:
+            conv = values["conversation_id"] = row["conversation_id"]
+        run.repo.update_message(old.id, values)
+        self._account_new(run, number, p, old.id, conversation_id=conv, count=old.conversation_id is None)
+        if old.pending_edit:
+            old.conversation_id = conv
+            self._apply_pending(run, number, old, old.pending_edit)
 
     def _mutation(
         self, run: _Run, number: NumberRef, kind: str, content: Any, wamid: str, at: int, *, by: str
@@ -499,24 +548,35 @@ class Ingest:
                 pending.append(mutation)
                 run.repo.update_message(existing.id, {"pending_edit": pending})
             return
-        self._apply_mutation(run, existing, mutation)
+        self._apply_mutation(run, number, existing, mutation)
 
-    def _apply_pending(self, run: _Run, message: ExistingMessage, pending: Any) -> None:
+    def _apply_pending(self, run: _Run, number: NumberRef, message: ExistingMessage, pending: Any) -> None:
         for mutation in sorted(pending or [], key=lambda m: m.get("at") or 0):
-            self._apply_mutation(run, message, mutation)
+            self._apply_mutation(run, number, message, mutation)
         run.repo.update_message(message.id, {"pending_edit": None})
 
-    def _apply_mutation(self, run: _Run, message: ExistingMessage, mutation: dict[str, Any]) -> None:
+    def _apply_mutation(
+        self, run: _Run, number: NumberRef, message: ExistingMessage, mutation: dict[str, Any]
+    ) -> None:
+        """Apply one edit/revoke/reaction; applying the same one again changes nothing and records nothing."""
         kind, content, at = mutation["kind"], mutation["content"], mutation["at"]
-        payload = {
+        payload: dict[str, Any] = {
+            "phone_number_id": number.phone_number_id,
             "wamid": mutation["wamid"],
-            "target": content.get("original_message_id"),
+            "target": content.get("original_message_id") or content.get("message_id"),
             "by": mutation["by"],
         }
         if kind == "revoke":
+            if message.revoked:
+                return
+            message.revoked = True
             run.repo.update_message(message.id, {"revoked": True, "revoked_at": at})
-            run.events.append(EventRow("message.revoked", None, payload, message.conversation_id, message.id))
+            run.events.append(
+                EventRow("message.revoked", number.id, payload, message.conversation_id, message.id)
+            )
         elif kind == "edit":
+            if message.edited_at is not None and message.edited_at >= at:
+                return  # this edit, or a newer one, is already applied
             new = content.get("message") if isinstance(content.get("message"), dict) else {}
             new_type = new.get("type") or message.type
             new_content = new.get(new_type)
@@ -526,26 +586,33 @@ class Ingest:
             values: dict[str, Any] = {"edited": True, "edited_at": at}
             if new_content is not None:
                 values.update(type=new_type, content=new_content, text=text)
+            message.edited_at = at
             run.repo.update_message(message.id, values)
             run.events.append(
                 EventRow(
-                    "message.edited", None, {**payload, "text": text}, message.conversation_id, message.id
+                    "message.edited",
+                    number.id,
+                    {**payload, "text": text},
+                    message.conversation_id,
+                    message.id,
                 )
             )
         elif kind == "reaction":
             reactions = dict(message.reactions or {})
             emoji = content.get("emoji") or ""
+            if reactions.get(mutation["by"], "") == emoji:
+                return
             if emoji:
                 reactions[mutation["by"]] = emoji
             else:
                 reactions.pop(mutation["by"], None)
-            message.reactions = reactions
-            run.repo.update_message(message.id, {"reactions": reactions})
+            message.reactions = reactions or None
+            run.repo.update_message(message.id, {"reactions": reactions or None})
             run.events.append(
                 EventRow(
                     "message.reaction",
-                    None,
-                    {**payload, "emoji": emoji, "target": content.get("message_id")},
+                    number.id,
+                    {**payload, "emoji": emoji},
                     message.conversation_id,
                     message.id,
                 )
@@ -556,7 +623,7 @@ class Ingest:
             run.receipt.id,
             field_,
             number.phone_number_id,
-            "message with the business's own number as counterparty (never a contact)",
+            "the business's own number as counterparty (it is never a contact)",
             raw,
             run.now,
         )
@@ -567,7 +634,9 @@ class Ingest:
         at = s.timestamp * 1000
         existing = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
         if existing is None:
-            conv = self._conversation(run, number, wa_id=s.recipient_id, user_id=s.recipient_user_id, at=at)
+            conv = self._conversation(
+                run, number, wa_id=s.recipient_id, user_id=s.recipient_user_id, at=at, reported=True
+            )
             row = dict(
                 number_id=number.id,
                 conversation_id=conv,
@@ -583,7 +652,17 @@ class Ingest:
                 pricing=s.pricing,
                 placeholder=True,
             )
-            self._store(run, number, [_Prepared(row, live=True, event="message.status")])
+            self._store(run, number, [_Prepared(row, live=True)])
+            created = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
+            run.events.append(
+                EventRow(
+                    "message.status",
+                    number.id,
+                    _status_payload(number, s),
+                    conv,
+                    created.id if created else None,
+                )
+            )
             return
         values: dict[str, Any] = {}
         if status_advances(existing.status, s.status):
@@ -595,7 +674,7 @@ class Ingest:
                 EventRow(
                     "message.status",
                     number.id,
-                    {"wamid": s.wamid, "status": s.status.value, "errors": list(s.errors)},
+                    _status_payload(number, s),
                     existing.conversation_id,
                     existing.id,
                 )
@@ -693,6 +772,17 @@ class Ingest:
                     },
                 )
             )
+
+
+def _status_payload(number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
+    return {
+        "phone_number_id": number.phone_number_id,
+        "wamid": s.wamid,
+        "status": s.status.value,
+        "timestamp": s.timestamp * 1000,
+        "errors": list(s.errors),
+        "pricing": s.pricing,
+    }
 
 
 def _event_payload(number: NumberRef, row: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wacoex.errors import ProviderError
-from wacoex.services.ports import MediaSource, MediaStore
+from wacoex.services.ports import MediaSource, MediaStore, PendingMedia
 
 log = logging.getLogger("wacoex.media")
 
@@ -18,35 +22,78 @@ class MediaResult:
     deferred: int = 0
 
 
-class MediaFetcher:
-    """Fetches pending media. A retryable provider error leaves it pending; anything else marks it failed."""
+@dataclass(frozen=True, slots=True)
+class MediaRetry:
+    max_attempts: int = 6
+    base_seconds: float = 30.0
 
-    def __init__(self, store: MediaStore, source: MediaSource) -> None:
+    def delay_ms(self, attempts: int) -> int:
+        return int(self.base_seconds * (2**attempts) * 1000)
+
+
+def checksum_matches(expected: str | None, data: bytes) -> bool:
+    """WhatsApp's `sha256` is base64 in some payloads and hex in others; accept either, or none given."""
+    if not expected:
+        return True
+    digest = hashlib.sha256(data).digest()
+    text = expected.strip()
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text) == digest
+        except ValueError:
+            pass
+    try:
+        altchars = b"-_" if ("-" in text or "_" in text) else None
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=altchars) == digest
+    except (binascii.Error, ValueError):
+        return False
+
+
+class MediaFetcher:
+    """Fetches pending media. Transient errors are retried with backoff; anything else marks it failed."""
+
+    def __init__(
+        self,
+        store: MediaStore,
+        source: MediaSource,
+        clock: Callable[[], int],
+        retry: MediaRetry | None = None,
+    ) -> None:
         self._store = store
         self._source = source
+        self._clock = clock
+        self._retry = retry or MediaRetry()
 
     def run_once(self, limit: int = 20) -> MediaResult:
         result = MediaResult()
-        for item in self._store.pending(limit):
-            if not item.number.access_token:
-                self._store.mark(
-                    item.message_id,
-                    "failed",
-                    None,
-                    "no access token registered for this number (wacoex numbers add --access-token)",
-                )
-                result.failed += 1
-                continue
-            try:
-                data, mime = self._source.fetch(item.number, item.media_id)
-            except ProviderError as exc:
-                if exc.retryable:
-                    result.deferred += 1
-                    continue
-                self._store.mark(item.message_id, "failed", None, exc.message)
-                result.failed += 1
-                continue
-            sha = self._store.save(data, mime or item.mime_type)
-            self._store.mark(item.message_id, "stored", sha, None)
-            result.stored += 1
+        for item in self._store.pending(limit, self._clock()):
+            outcome = self._fetch(item)
+            setattr(result, outcome, getattr(result, outcome) + 1)
         return result
+
+    def _fetch(self, item: PendingMedia) -> str:
+        if not item.number.access_token:
+            self._store.mark(
+                item.message_id,
+                "failed",
+                None,
+                "no access token registered for this number (wacoex numbers add --access-token)",
+            )
+            return "failed"
+        try:
+            data, mime = self._source.fetch(item.number, item.media_id)
+        except ProviderError as exc:
+            if exc.retryable and item.attempts + 1 < self._retry.max_attempts:
+                next_at = self._clock() + self._retry.delay_ms(item.attempts)
+                self._store.retry_later(item.message_id, exc.message, next_at)
+                return "deferred"
+            self._store.mark(item.message_id, "failed", None, exc.message)
+            return "failed"
+        if not checksum_matches(item.sha256, data):
+            self._store.mark(
+                item.message_id, "failed", None, "downloaded file does not match WhatsApp's sha256"
+            )
+            return "failed"
+        sha = self._store.save(data, mime or item.mime_type)
+        self._store.mark(item.message_id, "stored", sha, None)
+        return "stored"

@@ -42,6 +42,8 @@ class ExistingMessage:
     pending_edit: Any
     reactions: dict[str, str] | None
     occurred_at: int | None
+    revoked: bool = False
+    edited_at: int | None = None
 
 
 # A message row for the store, keyed by column name (see store/tables.py `messages`).
@@ -86,7 +88,14 @@ class IngestRepository(Protocol):
     def numbers_by_display(self, display: str) -> list[NumberRef]: ...
     def numbers_by_waba(self, waba_id: str) -> list[NumberRef]: ...
     def resolve_contact(
-        self, number_id: int, *, wa_id: str | None, user_id: str | None, profile_name: str | None, at: int
+        self,
+        number_id: int,
+        *,
+        wa_id: str | None,
+        user_id: str | None,
+        profile_name: str | None,
+        at: int,
+        reported: bool = False,
     ) -> int: ...
     def conversation_for(self, number_id: int, contact_id: int) -> int: ...
     def existing_messages(self, number_id: int, wamids: Sequence[str]) -> dict[str, ExistingMessage]: ...
@@ -105,6 +114,7 @@ class IngestRepository(Protocol):
         at: int,
     ) -> None: ...
     def update_number(self, number_id: int, values: dict[str, Any]) -> None: ...
+    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool: ...
     def record_account_event(
         self,
         number_id: int,
@@ -163,6 +173,8 @@ class PendingMedia:
     media_id: str
     number: NumberRef
     mime_type: str | None
+    sha256: str | None  # as WhatsApp gave it (hex or base64); checked against the download
+    attempts: int = 0
 
 
 class MediaSource(Protocol):
@@ -172,6 +184,7 @@ class MediaSource(Protocol):
 
 
 class MediaStore(Protocol):
-    def pending(self, limit: int) -> list[PendingMedia]: ...
+    def pending(self, limit: int, now: int) -> list[PendingMedia]: ...
     def save(self, data: bytes, mime_type: str | None) -> str: ...
     def mark(self, message_id: int, state: str, sha256: str | None, error: str | None) -> None: ...
+    def retry_later(self, message_id: int, error: str, next_at: int) -> None: ...

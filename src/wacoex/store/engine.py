@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import time
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for logs and banners."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:
+    """An engine for `url`. `read_only` (SQLite) takes no write lock up front: for API reads."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _ensure_sqlite_dir(url)
         engine = sa.create_engine(
             url,
             json_serializer=_json_dumps,
@@ -56,9 +64,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # One writer at a time; take the write lock up front so concurrent writers queue
-            # on busy_timeout instead of failing to upgrade a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front so concurrent writers queue on busy_timeout
+            # instead of failing to upgrade a read lock; readers (WAL) never block writers.
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(
@@ -78,9 +86,31 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` to `revision` (idempotent)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the schema at `url` to `revision` (idempotent; safe when several processes start at once).
+
+    PostgreSQL serialises migrations with an advisory lock (migrations/env.py); SQLite, which lives
+    on one host, with a file lock beside the database file.
+    """
+    url = normalise_url(url)
+    _ensure_sqlite_dir(url)
+    path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
+    if not path or path == ":memory:":
+        command.upgrade(alembic_config(url), revision)
+        return
+    with open(path + ".migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            command.upgrade(alembic_config(url), revision)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def current_revision(engine: Engine) -> str | None:

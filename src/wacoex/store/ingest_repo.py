@@ -27,7 +27,7 @@ from wacoex.store.tables import (
 _IN_CHUNK = 500
 _MESSAGE_COLUMNS = [c.name for c in messages.columns if c.name != "id"]
 _MESSAGE_DEFAULTS: dict[str, Any] = {name: None for name in _MESSAGE_COLUMNS}
-_MESSAGE_DEFAULTS.update(placeholder=False, edited=False, revoked=False)
+_MESSAGE_DEFAULTS.update(placeholder=False, edited=False, revoked=False, media_attempts=0, media_next_at=0)
 
 
 class SqlIngestRepository:
@@ -51,31 +51,53 @@ class SqlIngestRepository:
         return [number_ref(r) for r in rows]
 
     def update_number(self, number_id: int, values: dict[str, Any]) -> None:
-        if values.get("history_state") == "in_progress":
-            # Never step back from a final state (complete/declined) because of a late chunk.
-            self.conn.execute(
-                numbers.update()
-                .where(numbers.c.id == number_id, numbers.c.history_state.in_(("none", "in_progress")))
-                .values(history_state="in_progress")
-            )
-            return
         self.conn.execute(numbers.update().where(numbers.c.id == number_id).values(**values))
+
+    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
+        """Move the history import forward (none -> in_progress -> complete | declined); True if it moved.
+
+        complete and declined are final: a late chunk or a repeated webhook changes nothing.
+        """
+        allowed = {
+            "in_progress": ("none",),
+            "complete": ("none", "in_progress"),
+            "declined": ("none", "in_progress"),
+        }
+        result = self.conn.execute(
+            numbers.update()
+            .where(numbers.c.id == number_id, numbers.c.history_state.in_(allowed[state]))
+            .values(history_state=state, **values)
+            .returning(numbers.c.id)
+        )
+        return result.first() is not None
 
     # contacts and conversations
     def resolve_contact(
-        self, number_id: int, *, wa_id: str | None, user_id: str | None, profile_name: str | None, at: int
+        self,
+        number_id: int,
+        *,
+        wa_id: str | None,
+        user_id: str | None,
+        profile_name: str | None,
+        at: int,
+        reported: bool = False,
     ) -> int:
-        """One contact per person: BSUID first, then the normalised phone; fills in what was missing."""
+        """One contact per person: BSUID first, then the normalised phone; fills in what was missing.
+
+        `reported` marks a wa_id WhatsApp itself reported for this person (an inbound `from`, a
+        `contacts[].wa_id`, a status `recipient_id`): that spelling is the one to keep for sending.
+        When a BSUID and a phone number that were known as two contacts turn out to be one person,
+        the two are merged (conversations and messages move to the older contact).
+        """
         key = phone_key(wa_id) if wa_id else None
-        row = None
-        if user_id:
-            row = self.conn.execute(
-                sa.select(contacts).where(contacts.c.number_id == number_id, contacts.c.user_id == user_id)
-            ).first()
-        if row is None and key:
-            row = self.conn.execute(
-                sa.select(contacts).where(contacts.c.number_id == number_id, contacts.c.phone_key == key)
-            ).first()
+        by_user = self._contact_by(number_id, contacts.c.user_id, user_id) if user_id else None
+        by_phone = self._contact_by(number_id, contacts.c.phone_key, key) if key else None
+        if by_user is not None and by_phone is not None and by_user.id != by_phone.id:
+            keep, drop = sorted((by_user, by_phone), key=lambda r: r.id)
+            self._merge_contacts(keep, drop, at)
+            row = self._contact_by(number_id, contacts.c.id, keep.id)
+        else:
+            row = by_user if by_user is not None else by_phone
         if row is None:
             values = {
                 "number_id": number_id,
@@ -96,15 +118,16 @@ class SqlIngestRepository:
             if inserted is not None:
                 return int(inserted[0])
             return self.resolve_contact(
-                number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at
+                number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at, reported=reported
             )
+        assert row is not None
         updates: dict[str, Any] = {}
         if user_id and not row.user_id:
             updates["user_id"] = user_id
         if key and not row.phone_key:
             updates.update(phone_key=key, wa_id=wa_id)
-        elif wa_id and row.wa_id != wa_id and key == row.phone_key and len(wa_id) > len(row.wa_id or ""):
-            # Keep the spelling WhatsApp reports for sending (e.g. Brazil's 13-digit form).
+        elif reported and wa_id and row.wa_id != wa_id and key == row.phone_key:
+            # Keep the spelling WhatsApp reports (e.g. Brazil's 13-digit form), not the address book's.
             updates["wa_id"] = wa_id
         if profile_name and profile_name != row.profile_name and at >= (row.profile_name_at or 0):
             updates.update(profile_name=profile_name, profile_name_at=at)
@@ -112,6 +135,62 @@ class SqlIngestRepository:
             updates["updated_at"] = at
             self.conn.execute(contacts.update().where(contacts.c.id == row.id).values(**updates))
         return int(row.id)
+
+    def _contact_by(self, number_id: int, column: Any, value: Any) -> Any:
+        return self.conn.execute(
+            sa.select(contacts).where(contacts.c.number_id == number_id, column == value)
+        ).first()
+
+    def _merge_contacts(self, keep: Any, drop: Any, at: int) -> None:
+        """Fold contact `drop` into `keep`: identities, names, the conversation and its messages."""
+        c = conversations.c
+        keep_conv = self.conn.execute(sa.select(conversations).where(c.contact_id == keep.id)).first()
+        drop_conv = self.conn.execute(sa.select(conversations).where(c.contact_id == drop.id)).first()
+        if drop_conv is not None and keep_conv is None:
+            self.conn.execute(conversations.update().where(c.id == drop_conv.id).values(contact_id=keep.id))
+        elif drop_conv is not None and keep_conv is not None:
+            self.conn.execute(
+                messages.update()
+                .where(messages.c.conversation_id == drop_conv.id)
+                .values(conversation_id=keep_conv.id)
+            )
+            merged: dict[str, Any] = {}
+            for col in (
+                "last_message_at",
+                "last_live_at",
+                "last_customer_at",
+                "window_expires_at",
+                "last_echo_at",
+            ):
+                vals = [v for v in (keep_conv._mapping[col], drop_conv._mapping[col]) if v is not None]
+                merged[col] = max(vals) if vals else None
+            for col in ("unread_count", "message_count", "history_count"):
+                merged[col] = keep_conv._mapping[col] + drop_conv._mapping[col]
+            self.conn.execute(conversations.update().where(c.id == keep_conv.id).values(**merged))
+            self.conn.execute(conversations.delete().where(c.id == drop_conv.id))
+        fill = {
+            col: drop._mapping[col]
+            for col in (
+                "wa_id",
+                "phone_key",
+                "user_id",
+                "profile_name",
+                "profile_name_at",
+                "book_full_name",
+                "book_first_name",
+                "book_updated_at",
+                "operator_name",
+            )
+            if keep._mapping[col] is None and drop._mapping[col] is not None
+        }
+        # Free the unique identities before giving them to the kept contact.
+        self.conn.execute(
+            contacts.update().where(contacts.c.id == drop.id).values(user_id=None, phone_key=None)
+        )
+        if fill:
+            fill["updated_at"] = at
+            self.conn.execute(contacts.update().where(contacts.c.id == keep.id).values(**fill))
+        self.conn.execute(contacts.delete().where(contacts.c.id == drop.id))
 
     def conversation_for(self, number_id: int, contact_id: int) -> int:
         found = self.conn.execute(
@@ -144,18 +223,37 @@ class SqlIngestRepository:
         changed_at: int,
         at: int,
     ) -> bool:
-        """Newest address-book change wins (by metadata.timestamp); remove clears only the book name."""
-        newer = sa.or_(contacts.c.book_updated_at.is_(None), contacts.c.book_updated_at <= changed_at)
+        """Newest address-book change wins (by metadata.timestamp); remove clears only the book name.
+
+        Returns whether anything changed, so a repeated webhook records no second event.
+        """
+        row = self.conn.execute(
+            sa.select(
+                contacts.c.book_full_name,
+                contacts.c.book_first_name,
+                contacts.c.book_removed,
+                contacts.c.book_updated_at,
+            ).where(contacts.c.id == contact_id)
+        ).one()
         if action == "remove":
             values: dict[str, Any] = {"book_full_name": None, "book_first_name": None, "book_removed": True}
         else:
             values = {"book_full_name": full_name, "book_first_name": first_name, "book_removed": False}
-        result = self.conn.execute(
+        current = {
+            "book_full_name": row.book_full_name,
+            "book_first_name": row.book_first_name,
+            "book_removed": bool(row.book_removed),
+        }
+        if row.book_updated_at is not None and (
+            changed_at < row.book_updated_at or (changed_at == row.book_updated_at and values == current)
+        ):
+            return False
+        self.conn.execute(
             contacts.update()
-            .where(contacts.c.id == contact_id, newer)
+            .where(contacts.c.id == contact_id)
             .values(**values, book_updated_at=changed_at, updated_at=at)
         )
-        return bool(result.rowcount)
+        return values != current
 
     # messages
     def existing_messages(self, number_id: int, wamids: Sequence[str]) -> dict[str, ExistingMessage]:
@@ -173,6 +271,8 @@ class SqlIngestRepository:
             m.pending_edit,
             m.reactions,
             m.occurred_at,
+            m.revoked,
+            m.edited_at,
         ]
         for i in range(0, len(wamids), _IN_CHUNK):
             part = wamids[i : i + _IN_CHUNK]
@@ -188,6 +288,8 @@ class SqlIngestRepository:
                     pending_edit=r.pending_edit,
                     reactions=r.reactions,
                     occurred_at=r.occurred_at,
+                    revoked=bool(r.revoked),
+                    edited_at=r.edited_at,
                 )
         return found
 

@@ -24,22 +24,29 @@ class SqlMediaStore:
     def path_for(self, sha256: str) -> Path:
         return self._root / sha256[:2] / sha256[2:4] / sha256
 
-    def pending(self, limit: int) -> list[PendingMedia]:
+    def pending(self, limit: int, now: int) -> list[PendingMedia]:
         m = messages.c
         q = (
-            sa.select(m.id, m.media_id, m.content, numbers)
+            sa.select(m.id, m.media_id, m.content, m.media_attempts, numbers)
             .join(numbers, numbers.c.id == m.number_id)
-            .where(m.media_state == "pending")
-            .order_by(m.id)
+            .where(m.media_state == "pending", m.media_next_at <= now)
+            .order_by(m.media_next_at, m.id)
             .limit(limit)
         )
         with self._engine.connect() as conn:
             rows = conn.execute(q).all()
         out = []
         for r in rows:
-            mime = r.content.get("mime_type") if isinstance(r.content, dict) else None
+            content = r.content if isinstance(r.content, dict) else {}
             out.append(
-                PendingMedia(message_id=r[0], media_id=r.media_id, number=number_ref(r), mime_type=mime)
+                PendingMedia(
+                    message_id=r[0],
+                    media_id=r.media_id,
+                    number=number_ref(r),
+                    mime_type=content.get("mime_type"),
+                    sha256=content.get("sha256"),
+                    attempts=r.media_attempts,
+                )
             )
         return out
 
@@ -55,11 +62,15 @@ class SqlMediaStore:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         with self._engine.begin() as conn:
-            conn.execute(
-                insert_ignore(conn, media_files, ["sha256"]).values(
-                    sha256=sha, mime_type=mime_type, size=len(data), path=str(path), created_at=now_ms()
-                )
+            # The path is kept relative to the vault root, so the root can move or be mounted elsewhere.
+            stmt = insert_ignore(conn, media_files, ["sha256"]).values(
+                sha256=sha,
+                mime_type=mime_type,
+                size=len(data),
+                path=str(path.relative_to(self._root)),
+                created_at=now_ms(),
             )
+            conn.execute(stmt)
         return sha
 
     def mark(self, message_id: int, state: str, sha256: str | None, error: str | None) -> None:
@@ -70,9 +81,20 @@ class SqlMediaStore:
                 .values(media_state=state, media_sha256=sha256, media_error=error)
             )
 
+    def retry_later(self, message_id: int, error: str, next_at: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                messages.update()
+                .where(messages.c.id == message_id)
+                .values(
+                    media_error=error, media_next_at=next_at, media_attempts=messages.c.media_attempts + 1
+                )
+            )
+
     def file(self, sha256: str) -> tuple[Path, str | None] | None:
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(media_files).where(media_files.c.sha256 == sha256)).first()
-        if row is None or not Path(row.path).exists():
+        path = self.path_for(sha256)
+        if row is None or not path.exists():
             return None
-        return Path(row.path), row.mime_type
+        return path, row.mime_type

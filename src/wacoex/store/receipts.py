@@ -130,7 +130,8 @@ def release_held(conn: Connection, keys: Sequence[str]) -> int:
 
 def replay(conn: Connection, ids: Sequence[int] | None = None, *, state: str = "parked") -> int:
     """Put receipts back in the queue: the given ids, or every receipt in `state`."""
-    q = receipts.update().values(state="pending", next_attempt_at=0, error=None)
+    # attempts restart: a replayed receipt gets the full retry schedule again
+    q = receipts.update().values(state="pending", next_attempt_at=0, error=None, attempts=0)
     q = q.where(receipts.c.id.in_(list(ids))) if ids else q.where(receipts.c.state == state)
     return int(conn.execute(q).rowcount or 0)
 

@@ -139,15 +139,18 @@ messages = sa.Table(
     sa.Column("history_status", sa.String(16)),
     sa.Column("placeholder", sa.Boolean, nullable=False, default=False),
     sa.Column("media_id", sa.String(128)),
-    sa.Column("media_state", sa.String(16)),  # pending | stored | failed | unavailable
+    # not_fetched | link | awaiting (history placeholder) | pending | stored | failed
+    sa.Column("media_state", sa.String(16)),
     sa.Column("media_sha256", sa.String(64)),
     sa.Column("media_error", sa.Text),
+    sa.Column("media_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("media_next_at", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("note", sa.Text),  # an explanation for the operator (unsupported messages, ...)
     sa.Column("referral", Json),
     sa.Column("pending_edit", Json),  # an edit/revoke that arrived before its original
     sa.UniqueConstraint("number_id", "wamid", name="uq_messages_number_wamid"),
     sa.Index("ix_messages_timeline", "conversation_id", "occurred_at", "wamid"),
-    sa.Index("ix_messages_media", "media_state"),
+    sa.Index("ix_messages_media", "media_state", "media_next_at"),
 )
 
 history_phases = sa.Table(

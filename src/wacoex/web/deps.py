@@ -18,7 +18,7 @@ def container(request: Request) -> Container:
 
 
 def connection(c: Container = Depends(container)) -> Iterator[Connection]:
-    with c.engine.connect() as conn:
+    with c.read_engine.connect() as conn:
         yield conn
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, pool, text
 
 from wacoex.store.tables import metadata
 
@@ -29,6 +29,10 @@ def run_migrations_online() -> None:
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several processes may start at once (web + workers): one migrates, the others wait
+                # here, then find the schema current. Released when the migration transaction ends.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7316545016)"))
             context.run_migrations()
 
 

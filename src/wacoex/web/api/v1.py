@@ -222,9 +222,12 @@ def get_receipts(
 
 
 @router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
-def replay_receipt(receipt_id: int, conn: Connection = Depends(connection)) -> models.Replayed:
-    with conn.begin():
+def replay_receipt(receipt_id: int, request: Request) -> models.Replayed:
+    """Queue a receipt to be applied again (idempotent); the worker picks it up."""
+    container = request.app.state.container
+    with container.engine.begin() as conn:
         n = receipt_store.replay(conn, [receipt_id])
+    container.wake.set()
     if n == 0:
         raise NotFound(f"receipt {receipt_id} does not exist")
     return models.Replayed(replayed=n)

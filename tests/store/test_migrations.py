@@ -1,0 +1,58 @@
+"""Migrations: idempotent, on both engines, safe when several processes start at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from wacoex.cli import app
+from wacoex.store.engine import current_revision, make_engine, upgrade
+from wacoex.store.tables import metadata
+
+
+def test_upgrade_is_idempotent_and_creates_every_table(db_url: str) -> None:
+    upgrade(db_url)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        names = set(sa.inspect(engine).get_table_names())
+        assert {t.name for t in metadata.sorted_tables} <= names
+        assert current_revision(engine) == "0002"
+    finally:
+        engine.dispose()
+
+
+def test_a_missing_sqlite_folder_is_created(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/does/not/exist/yet.db"
+    result = CliRunner().invoke(app, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "does/not/exist/yet.db").exists()
+
+
+def test_processes_migrating_at_once_all_succeed(db_url: str, tmp_path: Path) -> None:
+    if db_url.startswith("sqlite"):
+        db_url = f"sqlite:///{tmp_path}/fresh.db"
+    else:
+        engine = make_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    code = f"from wacoex.store.engine import upgrade; upgrade({db_url!r})"
+
+    def migrate(_: int) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, check=False)
+
+    with ThreadPoolExecutor(3) as pool:  # three processes started at once
+        outcomes = list(pool.map(migrate, range(3)))
+    assert [o.returncode for o in outcomes] == [0, 0, 0], [o.stderr.decode()[-500:] for o in outcomes]
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) == "0002"
+    finally:
+        engine.dispose()
