@@ -198,3 +198,23 @@ def test_openapi_documents_the_read_api(gw: Gateway) -> None:
         "/api/v1/numbers/{phone_number_id}/history-sync",
     ]:
         assert path in spec["paths"]
+
+
+def test_invalid_parameters_answer_in_the_one_error_shape(gw: Gateway) -> None:
+    r = gw.client.get(f"/api/v1/numbers/{p.PNID}/conversations", params={"limit": 0}, headers=gw.auth)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["error"]["code"] == "invalid_input"
+    assert body["error"]["message"].startswith("limit:")
+    bad_cursor = gw.client.get(
+        f"/api/v1/numbers/{p.PNID}/conversations", params={"cursor": "!!"}, headers=gw.auth
+    )
+    assert bad_cursor.status_code == 422
+    assert bad_cursor.json()["error"]["code"] == "invalid_input"
+
+
+def test_openapi_declares_bearer_auth_and_error_responses(gw: Gateway) -> None:
+    spec = gw.client.get("/api/openapi.json").json()
+    assert any(s.get("scheme") == "bearer" for s in spec["components"]["securitySchemes"].values())
+    responses = spec["paths"]["/api/v1/numbers"]["get"]["responses"]
+    assert {"401", "404", "422"} <= set(responses)

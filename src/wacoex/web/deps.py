@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection
 
 from wacoex.bootstrap import Container
@@ -22,11 +23,19 @@ def connection(c: Container = Depends(container)) -> Iterator[Connection]:
         yield conn
 
 
-def require_api_key(request: Request, conn: Connection = Depends(connection)) -> None:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key:
+_bearer = HTTPBearer(
+    auto_error=False, description="An API key: the admin key or one from `wacoex apikeys create`."
+)
+
+
+def require_api_key(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
+    conn: Connection = Depends(connection),
+) -> None:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("missing bearer API key (Authorization: Bearer <key>)")
+    key = credentials.credentials
     admin = request.app.state.container.settings.admin_api_key
     if hmac.compare_digest(key.encode(), admin.encode()):
         return

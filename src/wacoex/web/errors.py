@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from wacoex.errors import (
@@ -35,6 +36,26 @@ def status_for(exc: WacoexError) -> int:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Same shape as every other error; FastAPI's own {"detail": [...]} goes under details.
+        problems = [
+            {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"loc": [], "message": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"][1:]) or "request"
+        return JSONResponse(
+            {
+                "error": {
+                    "code": InvalidInput.code,
+                    "message": f"{where}: {first['message']}",
+                    "details": {"errors": problems},
+                }
+            },
+            status_code=422,
+        )
+
     @app.exception_handler(WacoexError)
     async def _handle(_request: Request, exc: WacoexError) -> JSONResponse:
         status = status_for(exc)

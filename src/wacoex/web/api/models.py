@@ -165,3 +165,15 @@ class UnknownItem(BaseModel):
 
 class UnknownPage(Page):
     items: list[UnknownItem]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="not_found | conflict | invalid_input | unauthorized | ...")
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers has this shape."""
+
+    error: ErrorDetail

@@ -18,7 +18,12 @@ from wacoex.web.api import cursor, models
 from wacoex.web.api.models import at, iso
 from wacoex.web.deps import connection, require_api_key
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": models.ErrorBody, "description": "missing or invalid API key"},
+    404: {"model": models.ErrorBody, "description": "no such number, conversation, receipt or media"},
+    422: {"model": models.ErrorBody, "description": "invalid parameter or cursor"},
+}
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"], responses=_ERRORS)
 
 Limit = Query(50, ge=1, le=500)
 
