@@ -14,7 +14,7 @@ from wacoex.bootstrap import Container, build
 from wacoex.config import Settings
 from wacoex.services.receipts import BatchResult
 from wacoex.store.numbers import add_number
-from wacoex.web.app import create_app
+from wacoex.web.app import create_app, serving_app
 from wacoex.whatsapp.signature import sign_hub
 
 APP_SECRET = "test-app-secret"
@@ -101,7 +101,7 @@ def running_gateway(db_url: str, tmp_path: Path, **overrides: Any) -> Iterator[G
     container = build(settings, migrate=False)
     app = create_app(container=container, run_worker=False)
     try:
-        with TestClient(app) as client:
+        with TestClient(serving_app(app)) as client:  # as `wacoex serve` serves it
             yield Gateway(container, client)
     finally:
         container.dispose()

@@ -62,13 +62,14 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="only accept webhooks; apply elsewhere")
     ] = False,
+    access_log: Annotated[bool, typer.Option("--access-log", help="log every request")] = False,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
     """Run the gateway: webhooks, REST API, and (unless --no-worker) the receipt worker."""
     import uvicorn
 
-    from wacoex.web.app import create_app
+    from wacoex.web.app import create_app, serving_app
 
     settings = _settings(config, database_url, dev=dev or None)
     try:
@@ -77,7 +78,9 @@ def serve(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     console.print(f"wacoex gateway on http://{host}:{port}  (database: {safe_url(settings.database_url)})")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # No access log: it costs about a fifth of the CPU of a webhook ack (docs/benchmarks.md).
+    app_ = serving_app(application)
+    uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()

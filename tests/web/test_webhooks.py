@@ -218,3 +218,20 @@ def test_openapi_declares_bearer_auth_and_error_responses(gw: Gateway) -> None:
     assert any(s.get("scheme") == "bearer" for s in spec["components"]["securitySchemes"].values())
     responses = spec["paths"]["/api/v1/numbers"]["get"]["responses"]
     assert {"401", "404", "422"} <= set(responses)
+
+
+def test_the_documented_fastapi_routes_behave_like_the_ingress(db_url: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    with running_gateway(db_url, tmp_path) as gw:
+        gw.register()
+        plain = TestClient(gw.client.app.app)  # the FastAPI app without the ASGI fast path
+        raw = orjson.dumps(p.inbound("wamid.ROUTE", "16505551234", 1_760_000_000))
+        sig = "sha256=" + hmac.new(b"test-app-secret", raw, hashlib.sha256).hexdigest()
+        assert (
+            plain.post("/webhooks/whatsapp", content=raw, headers={"x-hub-signature-256": sig}).status_code
+            == 200
+        )
+        assert plain.post("/webhooks/whatsapp", content=raw).status_code == 401
+        gw.drain()
+        assert gw.scalar("SELECT count(*) FROM messages") == 1

@@ -17,6 +17,7 @@ from wacoex.web.api import v1
 def create_app(
     settings: Settings | None = None, *, container: Container | None = None, run_worker: bool = True
 ) -> FastAPI:
+    """The FastAPI app (routes, OpenAPI). `wacoex serve` wraps it in `serving_app` for the fast path."""
     """Build the app. With `run_worker`, receipts are applied in this process (`wacoex serve`)."""
     if container is None:
         settings = settings or Settings()
@@ -53,3 +54,8 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def serving_app(app: FastAPI) -> webhooks.WebhookIngress:
+    """The app as served: webhook POSTs answered by the lean ASGI ingress, the rest by FastAPI."""
+    return webhooks.WebhookIngress(app, app.state.container)
