@@ -44,7 +44,12 @@ class Container:
             self._stop.clear()
             self._worker = threading.Thread(target=self.run_worker, name="wacoex-worker", daemon=True)
             self._worker.start()
+        self.start_media()
+
+    def start_media(self) -> None:
+        """Download media in a thread of its own (`serve` and `wacoex worker` both do)."""
         if self.media is not None and self._media_thread is None:
+            self._stop.clear()
             self._media_thread = threading.Thread(target=self.run_media, name="wacoex-media", daemon=True)
             self._media_thread.start()
 
@@ -106,7 +111,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     processor = ReceiptProcessor(sql_unit_of_work(engine), ingest, policy, now_ms)
     wake = threading.Event()
     writer = ReceiptWriter(engine, on_commit=wake.set)
-    media_store = SqlMediaStore(engine, settings.media_dir)
+    media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine)
     media = source = None
     if settings.fetch_media:
         source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)

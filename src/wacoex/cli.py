@@ -99,6 +99,7 @@ def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     console.print(f"wacoex worker on {safe_url(settings.database_url)}")
+    container.start_media()
     container.run_worker()
     container.dispose()
 

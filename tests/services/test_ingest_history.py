@@ -180,3 +180,26 @@ def test_a_message_seen_first_in_history_then_live_wakes_the_inbox_once(gw: Gate
     assert gw.scalar("SELECT count(*) FROM events WHERE type = 'message.received'") == 1
     [msg] = gw.messages(conv["id"])
     assert msg["origin"] == "customer"
+
+
+def test_an_outbound_media_follow_up_promoted_by_its_echo_never_counts_below_zero(gw: Gateway) -> None:
+    follow_up = p.envelope(
+        "history",
+        {
+            "messages": [
+                {
+                    "from": p.BIZ,
+                    "id": "wamid.MF",
+                    "timestamp": "1760000000",
+                    "type": "image",
+                    "image": {"id": "42", "mime_type": "image/jpeg"},
+                }
+            ]
+        },
+    )
+    gw.deliver(follow_up)  # from the business: no thread, so no conversation yet
+    gw.deliver(
+        p.echo("wamid.MF", C1, 1_760_000_000, type_="image", content={"id": "42", "mime_type": "image/jpeg"})
+    )
+    [conv] = gw.conversations()
+    assert conv["counts"] == {"messages": 1, "history": 0, "unread": 0}

@@ -153,3 +153,33 @@ def test_checksums_in_hex_or_base64_are_both_understood() -> None:
     assert checksum_matches(base64.b64encode(digest).decode(), JPEG)
     assert checksum_matches(None, JPEG)
     assert not checksum_matches(hashlib.sha256(b"x").hexdigest(), JPEG)
+
+
+class _OddSource:
+    """A fake at the MediaSource port that raises something unexpected for one id."""
+
+    def fetch(self, number: object, media_id: str) -> tuple[bytes, str | None]:
+        if media_id == "odd":
+            raise KeyError("url")
+        return JPEG, "image/jpeg"
+
+
+def test_one_odd_answer_does_not_stall_the_media_queued_after_it(db_url: str, tmp_path: Path) -> None:
+    with running_gateway(db_url, tmp_path) as gw:
+        gw.register(access_token="tok")
+        for wamid, media_id in (("wamid.ODD", "odd"), ("wamid.OK", "fine")):
+            gw.deliver(
+                p.inbound(
+                    wamid,
+                    "16505551234",
+                    1_760_000_000,
+                    type_="image",
+                    content={"id": media_id, "mime_type": "image/jpeg"},
+                )
+            )
+        with gw.container.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")
+        result = MediaFetcher(gw.container.media_store, _OddSource(), now_ms).run_once()
+        assert (result.failed, result.stored) == (1, 1)
+        states = {m["wamid"]: m["media"]["state"] for m in gw.all_messages()}
+        assert states == {"wamid.ODD": "failed", "wamid.OK": "stored"}

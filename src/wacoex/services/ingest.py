@@ -59,6 +59,29 @@ class _Prepared:
 
 
 @dataclass(slots=True)
+class BatchCache:
+    """Lookups shared by the receipts applied in one transaction.
+
+    The caller must `clear()` it when a receipt's savepoint is rolled back: rows that receipt
+    created no longer exist.
+    """
+
+    numbers: dict[str, NumberRef | None] = field(default_factory=dict)
+    contacts: dict[tuple[int, str], int] = field(default_factory=dict)
+    conversations: dict[tuple[int, int], int] = field(default_factory=dict)
+    # (number, wa_id, user_id) -> (conversation or None for the business's own number, profile name)
+    identities: dict[tuple[int, str | None, str | None], tuple[int | None, str | None]] = field(
+        default_factory=dict
+    )
+
+    def clear(self) -> None:
+        self.numbers.clear()
+        self.contacts.clear()
+        self.conversations.clear()
+        self.identities.clear()
+
+
+@dataclass(slots=True)
 class _Run:
     """State of applying one receipt: caches and what to write at the end."""
 
@@ -66,9 +89,7 @@ class _Run:
     receipt: Receipt
     now: int
     fetch_media: bool
-    numbers: dict[str, NumberRef | None] = field(default_factory=dict)
-    contacts: dict[tuple[int, str], int] = field(default_factory=dict)
-    conversations: dict[tuple[int, int], int] = field(default_factory=dict)
+    cache: BatchCache
     deltas: dict[int, ConversationDelta] = field(default_factory=dict)
     events: list[EventRow] = field(default_factory=list)
     waiting_for: set[str] = field(default_factory=set)
@@ -88,9 +109,15 @@ class Ingest:
         self._fetch_media = fetch_media
         self._clock = clock
 
-    def apply(self, repo: IngestRepository, receipt: Receipt) -> Outcome:
+    def apply(self, repo: IngestRepository, receipt: Receipt, cache: BatchCache | None = None) -> Outcome:
         facts = self._parse(receipt.body, receipt.source)
-        run = _Run(repo=repo, receipt=receipt, now=self._clock(), fetch_media=self._fetch_media)
+        run = _Run(
+            repo=repo,
+            receipt=receipt,
+            now=self._clock(),
+            fetch_media=self._fetch_media,
+            cache=cache if cache is not None else BatchCache(),
+        )
         for fact in facts:
             self._apply_fact(run, fact)
         repo.apply_conversation_deltas(run.deltas)
@@ -151,9 +178,9 @@ class Ingest:
                 return found[0]
             run.waiting_for.add(display or f"waba:{source.waba_id}")
             return None
-        if pnid not in run.numbers:
-            run.numbers[pnid] = run.repo.number_by_phone_number_id(pnid)
-        number = run.numbers[pnid]
+        if pnid not in run.cache.numbers:
+            run.cache.numbers[pnid] = run.repo.number_by_phone_number_id(pnid)
+        number = run.cache.numbers[pnid]
         if number is None:
             run.waiting_for.add(pnid)
         return number
@@ -175,18 +202,38 @@ class Ingest:
 
         Returns None for the business's own number: it is never a contact.
         """
+        identity = (number.id, wa_id, user_id)
+        memo = run.cache.identities.get(identity)
+        if memo is not None and (profile_name is None or profile_name == memo[1]):
+            return memo[0]
+        conv = self._resolve_conversation(run, number, wa_id, user_id, profile_name, at, reported)
+        run.cache.identities[identity] = (
+            conv,
+            profile_name if profile_name is not None else (memo or (0, None))[1],
+        )
+        return conv
+
+    def _resolve_conversation(
+        self,
+        run: _Run,
+        number: NumberRef,
+        wa_id: str | None,
+        user_id: str | None,
+        profile_name: str | None,
+        at: int,
+        reported: bool,
+    ) -> int | None:
         phone = digits(wa_id)
         if phone and same_number(phone, number.display_phone_number):
             return None
         if not phone and not user_id:
             return None
         key = (number.id, user_id or phone)
-        contact_id = run.contacts.get(key) if profile_name is None and not reported else None
+        contact_id = run.cache.contacts.get(key) if profile_name is None and not reported else None
         if contact_id is None:
             if phone and user_id:
                 # Both identities: the store may merge two contacts, so cached ids may be stale.
-                run.contacts.clear()
-                run.conversations.clear()
+                run.cache.clear()
             contact_id = run.repo.resolve_contact(
                 number.id,
                 wa_id=phone or None,
@@ -195,11 +242,11 @@ class Ingest:
                 at=at,
                 reported=reported,
             )
-            run.contacts[key] = contact_id
+            run.cache.contacts[key] = contact_id
         ckey = (number.id, contact_id)
-        conv = run.conversations.get(ckey)
+        conv = run.cache.conversations.get(ckey)
         if conv is None:
-            conv = run.conversations[ckey] = run.repo.conversation_for(number.id, contact_id)
+            conv = run.cache.conversations[ckey] = run.repo.conversation_for(number.id, contact_id)
         return conv
 
     # -- messages -----------------------------------------------------------------------------
@@ -313,8 +360,13 @@ class Ingest:
                 )
             return
         prepared: list[_Prepared] = []
+        outbound_by_sender: dict[str | None, bool] = {}  # one check per sender, not per message
         for hm in chunk.messages:
-            outbound = history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
+            outbound = outbound_by_sender.get(hm.from_number)
+            if outbound is None:
+                outbound = outbound_by_sender[hm.from_number] = (
+                    history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
+                )
             counterparty = hm.thread_id or (hm.to if outbound else hm.from_number)
             conv = self._conversation(run, number, wa_id=counterparty, user_id=None, at=hm.timestamp * 1000)
             if conv is None:
@@ -386,7 +438,9 @@ class Ingest:
             unique.setdefault(p.row["wamid"], p)
         existing = run.repo.existing_messages(number.id, list(unique))
         new = [p for w, p in unique.items() if w not in existing]
-        ids = run.repo.insert_messages([p.row for p in new]) if new else {}
+        # Ids are needed only for events; a history chunk records none, so it skips reading them back.
+        want_ids = any(p.event for p in new)
+        ids = run.repo.insert_messages([p.row for p in new], want_ids=want_ids) if new else {}
         for p in new:
             self._account_new(run, number, p, ids.get(p.row["wamid"]))
         for wamid, old in existing.items():
@@ -468,7 +522,8 @@ class Ingest:
         if promoted and conv is not None:
             self._account_new(run, number, p, old.id, conversation_id=conv, count=False)
             d = run.delta(conv)
-            d.added_history -= 1
+            if old.conversation_id is not None:  # it was counted as history; now it is live
+                d.added_history -= 1
             d.added_messages += 1
         elif "conversation_id" in values:
             self._account_new(run, number, _Prepared(row, live=False), old.id)
@@ -758,7 +813,7 @@ class Ingest:
                     "state_changed_at": occurred,
                 },
             )
-            run.numbers.pop(number.phone_number_id, None)
+            run.cache.numbers.pop(number.phone_number_id, None)
             run.events.append(
                 EventRow(
                     "number.state_changed",

@@ -67,7 +67,12 @@ class MediaFetcher:
     def run_once(self, limit: int = 20) -> MediaResult:
         result = MediaResult()
         for item in self._store.pending(limit, self._clock()):
-            outcome = self._fetch(item)
+            try:
+                outcome = self._fetch(item)
+            except Exception as exc:  # never let one odd file stall the media queued after it
+                log.exception("media %s of message %s", item.media_id, item.message_id)
+                self._store.mark(item.message_id, "failed", None, f"{type(exc).__name__}: {exc}")
+                outcome = "failed"
             setattr(result, outcome, getattr(result, outcome) + 1)
         return result
 

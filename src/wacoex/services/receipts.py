@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wacoex.errors import PayloadError
-from wacoex.services.ingest import Ingest
+from wacoex.services.ingest import BatchCache, Ingest
 from wacoex.services.ports import UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")
@@ -48,18 +48,22 @@ class ReceiptProcessor:
         with self._uow() as tx:
             batch = tx.queue.claim(limit, self._clock())
             result.claimed = len(batch)
+            cache = BatchCache()
+            done: list[tuple[int, int]] = []
             for receipt in batch:
                 now = self._clock()
                 try:
                     with tx.savepoint():
-                        tx.forget_unknowns(receipt.id)
-                        outcome = self._ingest.apply(tx.repo, receipt)
+                        if receipt.applied_before:
+                            tx.forget_unknowns(receipt.id)
+                        outcome = self._ingest.apply(tx.repo, receipt, cache)
                 except PayloadError as exc:
                     # Not JSON at all: retrying cannot help. Keep it, visible and replayable.
                     tx.queue.mark_failed(receipt.id, f"unparseable: {exc}", now, park=True)
                     result.parked += 1
                     continue
                 except Exception as exc:
+                    cache.clear()  # the savepoint rolled back rows the cache may point at
                     attempts = receipt.attempts + 1
                     park = attempts >= self._policy.max_attempts
                     log.warning("receipt %s failed (attempt %s): %r", receipt.id, attempts, exc)
@@ -78,8 +82,9 @@ class ReceiptProcessor:
                     tx.queue.hold(receipt.id, outcome.waiting_for, outcome.facts, now)
                     result.held += 1
                 else:
-                    tx.queue.mark_done(receipt.id, outcome.facts, now)
+                    done.append((receipt.id, outcome.facts))
                     result.done += 1
+            tx.queue.mark_done_many(done, self._clock())
         return result
 
     def drain(self, limit: int = 50, max_batches: int = 1_000_000) -> BatchResult:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -29,6 +30,77 @@ _MESSAGE_COLUMNS = [c.name for c in messages.columns if c.name != "id"]
 _MESSAGE_DEFAULTS: dict[str, Any] = {name: None for name in _MESSAGE_COLUMNS}
 _MESSAGE_DEFAULTS.update(placeholder=False, edited=False, revoked=False, media_attempts=0, media_next_at=0)
 
+# Statements built once: applying webhooks runs them thousands of times a second, and building a
+# Core statement (coercion, cache key) costs far more than executing it (docs/benchmarks.md).
+_B = sa.bindparam
+_m, _k, _cv = messages.c, contacts.c, conversations.c
+_EXISTING = sa.select(
+    _m.id,
+    _m.wamid,
+    _m.conversation_id,
+    _m.origin,
+    _m.direction,
+    _m.type,
+    _m.status,
+    _m.placeholder,
+    _m.pending_edit,
+    _m.reactions,
+    _m.occurred_at,
+    _m.revoked,
+    _m.edited_at,
+).where(_m.number_id == _B("number_id"), _m.wamid.in_(_B("wamids", expanding=True)))
+_INSERT_MESSAGES = messages.insert().returning(_m.wamid, _m.id)
+_RAW_INSERT: dict[str, str] = {}
+_PREBUILT: dict[tuple[str, ...], Any] = {}
+_JSON_COLUMNS = frozenset(c.name for c in messages.columns if isinstance(c.type, sa.JSON))
+_CONTACT_BY = {
+    col: sa.select(contacts).where(_k.number_id == _B("number_id"), _k[col] == _B("value"))
+    for col in ("id", "user_id", "phone_key")
+}
+_CONVERSATION_ID = sa.select(_cv.id).where(
+    _cv.number_id == _B("number_id"), _cv.contact_id == _B("contact_id")
+)
+_NUMBER_BY_PNID = sa.select(numbers).where(numbers.c.phone_number_id == _B("pnid"))
+_INSERT_EVENTS = events.insert()
+
+
+def _newest(column: Any, param: str) -> Any:
+    """SET column = the larger of column and :param, where either may be NULL."""
+    value = sa.cast(_B(param), sa.BigInteger)
+    return sa.case(
+        (value.is_(None), column), (column.is_(None), value), (column < value, value), else_=column
+    )
+
+
+_CONVERSATION_DELTA = (
+    conversations.update()
+    .where(_cv.id == _B("conversation"))
+    .values(
+        last_message_at=_newest(_cv.last_message_at, "d_last_message_at"),
+        last_live_at=_newest(_cv.last_live_at, "d_last_live_at"),
+        last_customer_at=_newest(_cv.last_customer_at, "d_last_customer_at"),
+        last_echo_at=_newest(_cv.last_echo_at, "d_last_echo_at"),
+        window_expires_at=_newest(_cv.window_expires_at, "d_window_expires_at"),
+        message_count=_cv.message_count + sa.cast(_B("d_messages"), sa.Integer),
+        history_count=_cv.history_count + sa.cast(_B("d_history"), sa.Integer),
+        unread_count=sa.case(
+            (sa.cast(_B("d_reset_unread"), sa.Integer) == 1, 0),
+            else_=_cv.unread_count + sa.cast(_B("d_unread"), sa.Integer),
+        ),
+    )
+)
+_UPDATES: dict[tuple[str, frozenset[str]], Any] = {}
+
+
+def _update_by_id(table: sa.Table, keys: Iterable[str]) -> Any:
+    """UPDATE table SET <keys> WHERE id = :row_id, built once per set of columns."""
+    cache_key = (table.name, frozenset(keys))
+    stmt = _UPDATES.get(cache_key)
+    if stmt is None:
+        stmt = table.update().where(table.c.id == _B("row_id")).values({k: _B(k) for k in cache_key[1]})
+        _UPDATES[cache_key] = stmt
+    return stmt
+
 
 class SqlIngestRepository:
     def __init__(self, conn: Connection) -> None:
@@ -51,7 +123,7 @@ class SqlIngestRepository:
         return [number_ref(r) for r in rows]
 
     def update_number(self, number_id: int, values: dict[str, Any]) -> None:
-        self.conn.execute(numbers.update().where(numbers.c.id == number_id).values(**values))
+        self.conn.execute(_update_by_id(numbers, values), {**values, "row_id": number_id})
 
     def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
         """Move the history import forward (none -> in_progress -> complete | declined); True if it moved.
@@ -110,11 +182,17 @@ class SqlIngestRepository:
                 "created_at": at,
                 "updated_at": at,
             }
-            where = "user_id IS NOT NULL" if user_id else "phone_key IS NOT NULL"
-            index = ["number_id", "user_id"] if user_id else ["number_id", "phone_key"]
-            stmt = insert_ignore_partial(self.conn, contacts, index, where).values(**values)
+            by = "user_id" if user_id else "phone_key"
+            stmt = self._prebuilt(
+                ("contact", by),
+                lambda: (
+                    insert_ignore_partial(self.conn, contacts, ["number_id", by], f"{by} IS NOT NULL")
+                    .values({k: _B(k) for k in values})
+                    .returning(contacts.c.id)
+                ),
+            )
             # rowcount is not reliable for ON CONFLICT DO NOTHING on every driver; RETURNING is.
-            inserted = self.conn.execute(stmt.returning(contacts.c.id)).first()
+            inserted = self.conn.execute(stmt, values).first()
             if inserted is not None:
                 return int(inserted[0])
             return self.resolve_contact(
@@ -136,10 +214,16 @@ class SqlIngestRepository:
             self.conn.execute(contacts.update().where(contacts.c.id == row.id).values(**updates))
         return int(row.id)
 
+    def _prebuilt(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+        """A dialect-specific statement (ON CONFLICT needs the dialect), built once per process."""
+        full_key = (self.conn.dialect.name, *key)
+        stmt = _PREBUILT.get(full_key)
+        if stmt is None:
+            stmt = _PREBUILT[full_key] = build()
+        return stmt
+
     def _contact_by(self, number_id: int, column: Any, value: Any) -> Any:
-        return self.conn.execute(
-            sa.select(contacts).where(contacts.c.number_id == number_id, column == value)
-        ).first()
+        return self.conn.execute(_CONTACT_BY[column.name], {"number_id": number_id, "value": value}).first()
 
     def _merge_contacts(self, keep: Any, drop: Any, at: int) -> None:
         """Fold contact `drop` into `keep`: identities, names, the conversation and its messages."""
@@ -167,6 +251,11 @@ class SqlIngestRepository:
             for col in ("unread_count", "message_count", "history_count"):
                 merged[col] = keep_conv._mapping[col] + drop_conv._mapping[col]
             self.conn.execute(conversations.update().where(c.id == keep_conv.id).values(**merged))
+            self.conn.execute(
+                events.update()
+                .where(events.c.conversation_id == drop_conv.id)
+                .values(conversation_id=keep_conv.id)
+            )
             self.conn.execute(conversations.delete().where(c.id == drop_conv.id))
         fill = {
             col: drop._mapping[col]
@@ -193,24 +282,23 @@ class SqlIngestRepository:
         self.conn.execute(contacts.delete().where(contacts.c.id == drop.id))
 
     def conversation_for(self, number_id: int, contact_id: int) -> int:
-        found = self.conn.execute(
-            sa.select(conversations.c.id).where(
-                conversations.c.number_id == number_id, conversations.c.contact_id == contact_id
-            )
-        ).scalar()
+        params = {"number_id": number_id, "contact_id": contact_id}
+        found = self.conn.execute(_CONVERSATION_ID, params).scalar()
         if found is not None:
             return int(found)
-        self.conn.execute(
-            insert_ignore(self.conn, conversations, ["number_id", "contact_id"]).values(
-                number_id=number_id,
-                contact_id=contact_id,
-                unread_count=0,
-                message_count=0,
-                history_count=0,
-                created_at=now_ms(),
-            )
+        stmt = self._prebuilt(
+            ("conversation",),
+            lambda: insert_ignore(self.conn, conversations, ["number_id", "contact_id"]).values(
+                {
+                    **{k: _B(k) for k in ("number_id", "contact_id", "created_at")},
+                    "unread_count": 0,
+                    "message_count": 0,
+                    "history_count": 0,
+                }
+            ),
         )
-        return self.conversation_for(number_id, contact_id)
+        self.conn.execute(stmt, {**params, "created_at": now_ms()})
+        return int(self.conn.execute(_CONVERSATION_ID, params).scalar_one())
 
     def apply_book_entry(
         self,
@@ -258,25 +346,9 @@ class SqlIngestRepository:
     # messages
     def existing_messages(self, number_id: int, wamids: Sequence[str]) -> dict[str, ExistingMessage]:
         found: dict[str, ExistingMessage] = {}
-        m = messages.c
-        cols = [
-            m.id,
-            m.wamid,
-            m.conversation_id,
-            m.origin,
-            m.direction,
-            m.type,
-            m.status,
-            m.placeholder,
-            m.pending_edit,
-            m.reactions,
-            m.occurred_at,
-            m.revoked,
-            m.edited_at,
-        ]
         for i in range(0, len(wamids), _IN_CHUNK):
-            part = wamids[i : i + _IN_CHUNK]
-            for r in self.conn.execute(sa.select(*cols).where(m.number_id == number_id, m.wamid.in_(part))):
+            params = {"number_id": number_id, "wamids": list(wamids[i : i + _IN_CHUNK])}
+            for r in self.conn.execute(_EXISTING, params):
                 found[r.wamid] = ExistingMessage(
                     id=r.id,
                     conversation_id=r.conversation_id,
@@ -293,55 +365,70 @@ class SqlIngestRepository:
                 )
         return found
 
-    def insert_messages(self, rows: Sequence[MessageRow]) -> dict[str, int]:
+    def insert_messages(self, rows: Sequence[MessageRow], *, want_ids: bool = True) -> dict[str, int]:
+        """Insert new messages in one statement (multi-row INSERT); their ids by wamid if wanted.
+
+        Without ids (history chunks, thousands of rows) the rows go straight to the driver's
+        executemany in this transaction: SQLAlchemy's per-row parameter processing costs more than
+        SQLite's insert itself (docs/benchmarks.md).
+        """
         if not rows:
             return {}
+        if not want_ids:
+            self._raw_insert(rows)
+            return {}
         full = [{**_MESSAGE_DEFAULTS, **row} for row in rows]
-        self.conn.execute(messages.insert(), full)
-        number_id = full[0]["number_id"]
-        wamids = [r["wamid"] for r in full]
-        ids: dict[str, int] = {}
-        for i in range(0, len(wamids), _IN_CHUNK):
-            part = wamids[i : i + _IN_CHUNK]
-            q = sa.select(messages.c.wamid, messages.c.id).where(
-                messages.c.number_id == number_id, messages.c.wamid.in_(part)
+        return {w: int(i) for w, i in self.conn.execute(_INSERT_MESSAGES, full)}
+
+    def _raw_insert(self, rows: Sequence[MessageRow]) -> None:
+        dialect = self.conn.dialect.name
+        sql = _RAW_INSERT.get(dialect)
+        if sql is None:
+            mark = "?" if dialect == "sqlite" else "%s"
+            names = ", ".join(_MESSAGE_COLUMNS)
+            sql = _RAW_INSERT[dialect] = (
+                f"INSERT INTO messages ({names}) VALUES ({', '.join([mark] * len(_MESSAGE_COLUMNS))})"
             )
-            ids.update({w: int(i_) for w, i_ in self.conn.execute(q)})
-        return ids
+        dumps = orjson.dumps
+        defaults = _MESSAGE_DEFAULTS
+        values = []
+        for row in rows:
+            record = []
+            for name in _MESSAGE_COLUMNS:
+                value = row.get(name, defaults[name])
+                if name in _JSON_COLUMNS and value is not None:
+                    value = dumps(value).decode()
+                record.append(value)
+            values.append(tuple(record))
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, values)
+        finally:
+            cursor.close()
 
     def update_message(self, message_id: int, values: dict[str, Any]) -> None:
-        self.conn.execute(messages.update().where(messages.c.id == message_id).values(**values))
+        self.conn.execute(_update_by_id(messages, values), {**values, "row_id": message_id})
 
     def apply_conversation_deltas(self, deltas: dict[int, ConversationDelta]) -> None:
-        c = conversations.c
-        for conv_id, d in deltas.items():
-            values: dict[str, Any] = {}
-            for col, val in (
-                ("last_message_at", d.last_message_at),
-                ("last_live_at", d.last_live_at),
-                ("last_customer_at", d.last_customer_at),
-                ("last_echo_at", d.last_echo_at),
-            ):
-                if val is not None:
-                    column = c[col]
-                    values[col] = sa.case((column.is_(None), val), (column < val, val), else_=column)
-            if d.last_customer_at is not None:
-                expiry = d.last_customer_at + 24 * 3600 * 1000
-                values["window_expires_at"] = sa.case(
-                    (c.window_expires_at.is_(None), expiry),
-                    (c.window_expires_at < expiry, expiry),
-                    else_=c.window_expires_at,
-                )
-            if d.added_messages:
-                values["message_count"] = c.message_count + d.added_messages
-            if d.added_history:
-                values["history_count"] = c.history_count + d.added_history
-            if d.reset_unread:
-                values["unread_count"] = 0
-            elif d.added_unread:
-                values["unread_count"] = c.unread_count + d.added_unread
-            if values:
-                self.conn.execute(conversations.update().where(c.id == conv_id).values(**values))
+        """Every touched conversation's counters and times in one executemany."""
+        day = 24 * 3600 * 1000
+        params = [
+            {
+                "conversation": conv_id,
+                "d_last_message_at": d.last_message_at,
+                "d_last_live_at": d.last_live_at,
+                "d_last_customer_at": d.last_customer_at,
+                "d_last_echo_at": d.last_echo_at,
+                "d_window_expires_at": None if d.last_customer_at is None else d.last_customer_at + day,
+                "d_messages": d.added_messages,
+                "d_history": d.added_history,
+                "d_unread": d.added_unread,
+                "d_reset_unread": 1 if d.reset_unread else 0,
+            }
+            for conv_id, d in deltas.items()
+        ]
+        if params:
+            self.conn.execute(_CONVERSATION_DELTA, params)
 
     def record_events(self, rows: Iterable[EventRow], at: int) -> None:
         batch = [
@@ -356,7 +443,7 @@ class SqlIngestRepository:
             for e in rows
         ]
         if batch:
-            self.conn.execute(events.insert(), batch)
+            self.conn.execute(_INSERT_EVENTS, batch)
 
     # history and lifecycle
     def record_history_chunk(

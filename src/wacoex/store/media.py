@@ -17,8 +17,9 @@ from wacoex.store.tables import media_files, messages, numbers
 
 
 class SqlMediaStore:
-    def __init__(self, engine: Engine, root: Path) -> None:
+    def __init__(self, engine: Engine, root: Path, *, read_engine: Engine | None = None) -> None:
         self._engine = engine
+        self._read_engine = read_engine or engine
         self._root = Path(root)
 
     def path_for(self, sha256: str) -> Path:
@@ -92,7 +93,7 @@ class SqlMediaStore:
             )
 
     def file(self, sha256: str) -> tuple[Path, str | None] | None:
-        with self._engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             row = conn.execute(sa.select(media_files).where(media_files.c.sha256 == sha256)).first()
         path = self.path_for(sha256)
         if row is None or not path.exists():

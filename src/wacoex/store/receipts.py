@@ -38,6 +38,20 @@ def park_unparseable(conn: Connection, receipt_id: int, error: str) -> None:
     conn.execute(receipts.update().where(receipts.c.id == receipt_id).values(state="parked", error=error))
 
 
+_MARK_DONE = (
+    receipts.update()
+    .where(receipts.c.id == sa.bindparam("rid"))
+    .values(
+        state="done",
+        facts=sa.bindparam("n"),
+        applied_at=sa.bindparam("at"),
+        error=None,
+        waiting_for=None,
+        attempts=receipts.c.attempts + 1,
+    )
+)
+
+
 class SqlReceiptQueue:
     """Claims pending receipts inside the caller's transaction.
 
@@ -52,7 +66,7 @@ class SqlReceiptQueue:
     def claim(self, limit: int, now: int) -> list[Receipt]:
         r = receipts.c
         q = (
-            sa.select(r.id, r.source, r.body, r.attempts, r.received_at)
+            sa.select(r.id, r.source, r.body, r.attempts, r.received_at, r.applied_at)
             .where(r.state == "pending", r.next_attempt_at <= now)
             .order_by(r.id)
             .limit(limit)
@@ -66,6 +80,7 @@ class SqlReceiptQueue:
                 body=bytes(x.body),
                 attempts=x.attempts,
                 received_at=x.received_at,
+                applied_before=x.applied_at is not None,
             )
             for x in self.conn.execute(q)
         ]
@@ -83,6 +98,11 @@ class SqlReceiptQueue:
                 attempts=receipts.c.attempts + 1,
             )
         )
+
+    def mark_done_many(self, done: Sequence[tuple[int, int]], at: int) -> None:
+        """Mark (receipt id, facts) pairs done in one executemany."""
+        if done:
+            self.conn.execute(_MARK_DONE, [{"rid": rid, "n": facts, "at": at} for rid, facts in done])
 
     def mark_failed(self, receipt_id: int, error: str, next_attempt_at: int, park: bool) -> None:
         self.conn.execute(

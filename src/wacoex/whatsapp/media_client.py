@@ -24,6 +24,12 @@ class ProviderMediaSource:
         self._client.close()
 
     def fetch(self, number: NumberRef, media_id: str) -> tuple[bytes, str | None]:
+        try:
+            return self._fetch(number, media_id)
+        except ValueError as exc:  # a 200 whose body is not the JSON we expect
+            raise ProviderError(f"media download failed: unexpected answer ({exc})") from exc
+
+    def _fetch(self, number: NumberRef, media_id: str) -> tuple[bytes, str | None]:
         token = number.access_token or ""
         if number.provider == "360dialog":
             headers = {"D360-API-KEY": token}
