@@ -60,6 +60,8 @@ def make_engine(url: str, *, pool_size: int = 10, read_only: bool = False) -> En
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # 64 MB page cache: a history import touches large index ranges (docs/benchmarks.md).
+            cur.execute("PRAGMA cache_size=-65536")
             cur.close()
 
         @sa.event.listens_for(engine, "begin")

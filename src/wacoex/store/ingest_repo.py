@@ -57,6 +57,9 @@ _CONTACT_BY = {
     col: sa.select(contacts).where(_k.number_id == _B("number_id"), _k[col] == _B("value"))
     for col in ("id", "user_id", "phone_key")
 }
+_CONTACT_BY_EITHER = sa.select(contacts).where(
+    _k.number_id == _B("number_id"), sa.or_(_k.user_id == _B("user_id"), _k.phone_key == _B("phone_key"))
+)
 _CONVERSATION_ID = sa.select(_cv.id).where(
     _cv.number_id == _B("number_id"), _cv.contact_id == _B("contact_id")
 )
@@ -105,6 +108,7 @@ def _update_by_id(table: sa.Table, keys: Iterable[str]) -> Any:
 class SqlIngestRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._new_contacts: set[int] = set()  # created in this transaction: no conversation yet
 
     # numbers
     def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None:
@@ -162,8 +166,19 @@ class SqlIngestRepository:
         the two are merged (conversations and messages move to the older contact).
         """
         key = phone_key(wa_id) if wa_id else None
-        by_user = self._contact_by(number_id, contacts.c.user_id, user_id) if user_id else None
-        by_phone = self._contact_by(number_id, contacts.c.phone_key, key) if key else None
+        if user_id and key:
+            # One query for both identities (they may still be two contacts, merged below).
+            by_user = by_phone = None
+            for found in self.conn.execute(
+                _CONTACT_BY_EITHER, {"number_id": number_id, "user_id": user_id, "phone_key": key}
+            ):
+                if found.user_id == user_id:
+                    by_user = found
+                if found.phone_key == key:
+                    by_phone = found
+        else:
+            by_user = self._contact_by(number_id, contacts.c.user_id, user_id) if user_id else None
+            by_phone = self._contact_by(number_id, contacts.c.phone_key, key) if key else None
         if by_user is not None and by_phone is not None and by_user.id != by_phone.id:
             keep, drop = sorted((by_user, by_phone), key=lambda r: r.id)
             self._merge_contacts(keep, drop, at)
@@ -194,6 +209,7 @@ class SqlIngestRepository:
             # rowcount is not reliable for ON CONFLICT DO NOTHING on every driver; RETURNING is.
             inserted = self.conn.execute(stmt, values).first()
             if inserted is not None:
+                self._new_contacts.add(int(inserted[0]))
                 return int(inserted[0])
             return self.resolve_contact(
                 number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at, reported=reported
@@ -283,21 +299,28 @@ class SqlIngestRepository:
 
     def conversation_for(self, number_id: int, contact_id: int) -> int:
         params = {"number_id": number_id, "contact_id": contact_id}
-        found = self.conn.execute(_CONVERSATION_ID, params).scalar()
-        if found is not None:
-            return int(found)
+        if contact_id not in self._new_contacts:
+            found = self.conn.execute(_CONVERSATION_ID, params).scalar()
+            if found is not None:
+                return int(found)
         stmt = self._prebuilt(
             ("conversation",),
-            lambda: insert_ignore(self.conn, conversations, ["number_id", "contact_id"]).values(
-                {
-                    **{k: _B(k) for k in ("number_id", "contact_id", "created_at")},
-                    "unread_count": 0,
-                    "message_count": 0,
-                    "history_count": 0,
-                }
+            lambda: (
+                insert_ignore(self.conn, conversations, ["number_id", "contact_id"])
+                .values(
+                    {
+                        **{k: _B(k) for k in ("number_id", "contact_id", "created_at")},
+                        "unread_count": 0,
+                        "message_count": 0,
+                        "history_count": 0,
+                    }
+                )
+                .returning(conversations.c.id)
             ),
         )
-        self.conn.execute(stmt, {**params, "created_at": now_ms()})
+        created = self.conn.execute(stmt, {**params, "created_at": now_ms()}).first()
+        if created is not None:
+            return int(created[0])
         return int(self.conn.execute(_CONVERSATION_ID, params).scalar_one())
 
     def apply_book_entry(
