@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -53,6 +54,8 @@ _INSERT_MESSAGES = messages.insert().returning(_m.wamid, _m.id)
 _RAW_INSERT: dict[str, str] = {}
 _PREBUILT: dict[tuple[str, ...], Any] = {}
 _JSON_COLUMNS = frozenset(c.name for c in messages.columns if isinstance(c.type, sa.JSON))
+_PICK_COLUMNS = operator.itemgetter(*_MESSAGE_COLUMNS)
+_JSON_POSITIONS = [i for i, name in enumerate(_MESSAGE_COLUMNS) if name in _JSON_COLUMNS]
 _CONTACT_BY = {
     col: sa.select(contacts).where(_k.number_id == _B("number_id"), _k[col] == _B("value"))
     for col in ("id", "user_id", "phone_key")
@@ -414,15 +417,15 @@ class SqlIngestRepository:
             )
         dumps = orjson.dumps
         defaults = _MESSAGE_DEFAULTS
+        pick = _PICK_COLUMNS
+        json_at = _JSON_POSITIONS
         values = []
         for row in rows:
-            record = []
-            for name in _MESSAGE_COLUMNS:
-                value = row.get(name, defaults[name])
-                if name in _JSON_COLUMNS and value is not None:
-                    value = dumps(value).decode()
-                record.append(value)
-            values.append(tuple(record))
+            record = list(pick({**defaults, **row}))
+            for i in json_at:
+                if record[i] is not None:
+                    record[i] = dumps(record[i]).decode()
+            values.append(record)
         cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, values)

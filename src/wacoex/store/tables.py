@@ -150,7 +150,13 @@ messages = sa.Table(
     sa.Column("pending_edit", Json),  # an edit/revoke that arrived before its original
     sa.UniqueConstraint("number_id", "wamid", name="uq_messages_number_wamid"),
     sa.Index("ix_messages_timeline", "conversation_id", "occurred_at", "wamid"),
-    sa.Index("ix_messages_media", "media_state", "media_next_at"),
+    # Partial: only media still to download is indexed, so ordinary messages skip this index.
+    sa.Index(
+        "ix_messages_media_due",
+        "media_next_at",
+        sqlite_where=sa.text("media_state = 'pending'"),
+        postgresql_where=sa.text("media_state = 'pending'"),
+    ),
 )
 
 history_phases = sa.Table(
