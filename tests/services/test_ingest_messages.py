@@ -301,3 +301,23 @@ def test_mutation_events_name_their_number_and_conversation(gw: Gateway) -> None
     number_id, conversation_id = row.split(":")
     assert int(number_id) > 0
     assert int(conversation_id) > 0
+
+
+def test_a_late_older_reaction_never_replaces_a_newer_one(gw: Gateway) -> None:
+    gw.deliver(p.echo("wamid.OFFER", CUSTOMER, 1_750_000_000, "two for one"))
+
+    def react(wamid: str, ts: int, emoji: str) -> None:
+        gw.deliver(
+            p.inbound(
+                wamid, CUSTOMER, ts, type_="reaction", content={"message_id": "wamid.OFFER", "emoji": emoji}
+            )
+        )
+
+    react("wamid.R2", 1_750_000_200, "❤️")
+    react("wamid.R1", 1_750_000_100, "👍")  # older, delivered late
+    [msg] = gw.all_messages()
+    assert msg["reactions"] == {CUSTOMER: "❤️"}
+    react("wamid.R3", 1_750_000_300, "")  # removed
+    [msg] = gw.all_messages()
+    assert msg["reactions"] is None
+    assert gw.scalar("SELECT count(*) FROM events WHERE type = 'message.reaction'") == 2

@@ -22,7 +22,7 @@ def test_upgrade_is_idempotent_and_creates_every_table(db_url: str) -> None:
     try:
         names = set(sa.inspect(engine).get_table_names())
         assert {t.name for t in metadata.sorted_tables} <= names
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == "0004"
     finally:
         engine.dispose()
 
@@ -53,6 +53,6 @@ def test_processes_migrating_at_once_all_succeed(db_url: str, tmp_path: Path) ->
     assert [o.returncode for o in outcomes] == [0, 0, 0], [o.stderr.decode()[-500:] for o in outcomes]
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == "0004"
     finally:
         engine.dispose()

@@ -653,16 +653,19 @@ class Ingest:
                 )
             )
         elif kind == "reaction":
+            by = mutation["by"]
+            reacted_at = dict(message.reactions_at or {})
+            if reacted_at.get(by, -1) >= at:
+                return  # this reaction, or a newer one from the same person, is already applied
             reactions = dict(message.reactions or {})
             emoji = content.get("emoji") or ""
-            if reactions.get(mutation["by"], "") == emoji:
-                return
             if emoji:
-                reactions[mutation["by"]] = emoji
+                reactions[by] = emoji
             else:
-                reactions.pop(mutation["by"], None)
-            message.reactions = reactions or None
-            run.repo.update_message(message.id, {"reactions": reactions or None})
+                reactions.pop(by, None)  # an empty emoji removes the reaction
+            reacted_at[by] = at
+            message.reactions, message.reactions_at = reactions or None, reacted_at
+            run.repo.update_message(message.id, {"reactions": reactions or None, "reactions_at": reacted_at})
             run.events.append(
                 EventRow(
                     "message.reaction",

@@ -45,6 +45,7 @@ class ExistingMessage:
     occurred_at: int | None
     revoked: bool = False
     edited_at: int | None = None
+    reactions_at: dict[str, int] | None = None  # per reactor: time of the reaction applied
 
 
 # A message row for the store, keyed by column name (see store/tables.py `messages`).

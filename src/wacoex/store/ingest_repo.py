@@ -49,6 +49,7 @@ _EXISTING = sa.select(
     _m.occurred_at,
     _m.revoked,
     _m.edited_at,
+    _m.reactions_at,
 ).where(_m.number_id == _B("number_id"), _m.wamid.in_(_B("wamids", expanding=True)))
 _INSERT_MESSAGES = messages.insert().returning(_m.wamid, _m.id)
 _RAW_INSERT: dict[str, str] = {}
@@ -388,6 +389,7 @@ class SqlIngestRepository:
                     occurred_at=r.occurred_at,
                     revoked=bool(r.revoked),
                     edited_at=r.edited_at,
+                    reactions_at=r.reactions_at,
                 )
         return found
 

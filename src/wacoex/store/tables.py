@@ -136,6 +136,7 @@ messages = sa.Table(
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
     sa.Column("revoked_at", sa.BigInteger),
     sa.Column("reactions", Json),
+    sa.Column("reactions_at", Json),  # per reactor, the time of the reaction applied (newest wins)
     sa.Column("history_status", sa.String(16)),
     sa.Column("placeholder", sa.Boolean, nullable=False, default=False),
     sa.Column("media_id", sa.String(128)),
