@@ -223,3 +223,48 @@ def test_repeated_address_book_webhooks_record_one_event(gw: Gateway) -> None:
     gw.deliver(body)
     gw.deliver(body)
     assert gw.scalar("SELECT count(*) FROM events WHERE type = 'contact.updated'") == 1
+
+
+def test_a_merge_inside_one_webhook_keeps_every_count_and_event(gw: Gateway) -> None:
+    gw.deliver(p.inbound("wamid.PHONE", C1, 1_760_000_000, "known by phone"))
+    body = p.envelope(
+        "messages",
+        {
+            "contacts": [{"profile": {"name": "S"}, "user_id": "US.77"}],
+            "messages": [
+                {
+                    "from_user_id": "US.77",
+                    "id": "wamid.B1",
+                    "timestamp": "1760000100",
+                    "type": "text",
+                    "text": {"body": "bsuid only"},
+                },
+            ],
+        },
+    )
+    both = p.envelope(
+        "messages",
+        {
+            "contacts": [{"profile": {"name": "S"}, "wa_id": C1, "user_id": "US.77"}],
+            "messages": [
+                {
+                    "from": C1,
+                    "from_user_id": "US.77",
+                    "id": "wamid.B2",
+                    "timestamp": "1760000200",
+                    "type": "text",
+                    "text": {"body": "both"},
+                }
+            ],
+        },
+    )
+    body["entry"].extend(both["entry"])  # one POST: the BSUID-only message, then the one naming both
+    gw.deliver(body)
+    [conv] = gw.conversations()
+    assert conv["counts"]["messages"] == 3
+    assert conv["counts"]["unread"] == 3
+    dangling = gw.scalar(
+        "SELECT count(*) FROM events WHERE conversation_id IS NOT NULL AND "
+        "conversation_id NOT IN (SELECT id FROM conversations)"
+    )
+    assert dangling == 0

@@ -183,3 +183,55 @@ def test_one_odd_answer_does_not_stall_the_media_queued_after_it(db_url: str, tm
         assert (result.failed, result.stored) == (1, 1)
         states = {m["wamid"]: m["media"]["state"] for m in gw.all_messages()}
         assert states == {"wamid.ODD": "failed", "wamid.OK": "stored"}
+
+
+def test_a_media_object_without_a_download_url_fails_at_once(db_url: str, tmp_path: Path) -> None:
+    def graph(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "m1", "mime_type": "image/jpeg"})  # no "url"
+
+    with running_gateway(db_url, tmp_path) as gw:
+        gw.register(access_token="tok")
+        _pending_image(gw, None)
+        with httpx.Client(transport=httpx.MockTransport(graph)) as http:
+            source = ProviderMediaSource("http://graph.test/v23.0", "http://d360.test", http)
+            assert MediaFetcher(gw.container.media_store, source, now_ms).run_once().failed == 1
+        assert "no download url" in gw.all_messages()[0]["media"]["error"]
+
+
+class _BrokenStore:
+    """A fake at the MediaStore port whose database is unavailable."""
+
+    def __init__(self, item: object) -> None:
+        self.item = item
+
+    def pending(self, limit: int, now: int) -> list[object]:
+        return [self.item]
+
+    def save(self, data: bytes, mime_type: str | None) -> str:
+        raise RuntimeError("database is locked")
+
+    def mark(self, *args: object) -> None:
+        raise AssertionError("a store error must not mark the media failed")
+
+    def retry_later(self, *args: object) -> None:
+        raise AssertionError("unexpected")
+
+
+def test_errors_of_our_own_store_propagate_instead_of_failing_the_media() -> None:
+    from wacoex.services.ports import NumberRef, PendingMedia
+
+    number = NumberRef(
+        id=1,
+        phone_number_id="1",
+        display_phone_number="1",
+        waba_id="1",
+        provider="meta",
+        coexistence=True,
+        state="connected",
+        state_changed_at=None,
+        access_token="tok",
+    )
+    item = PendingMedia(message_id=1, media_id="m1", number=number, mime_type=None, sha256=None)
+    fetcher = MediaFetcher(_BrokenStore(item), _FlakySource(0, JPEG), now_ms)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="database is locked"):
+        fetcher.run_once()

@@ -120,9 +120,32 @@ class Ingest:
         )
         for fact in facts:
             self._apply_fact(run, fact)
+        if repo.conversation_aliases:
+            self._follow_merges(run, repo.conversation_aliases)
         repo.apply_conversation_deltas(run.deltas)
         repo.record_events(run.events, run.now)
         return Outcome(facts=len(facts), waiting_for=sorted(run.waiting_for))
+
+    @staticmethod
+    def _follow_merges(run: _Run, aliases: dict[int, int]) -> None:
+        """Deltas and events of a conversation merged away in this receipt go to the one it became."""
+
+        def final(conv: int) -> int:
+            while conv in aliases:
+                conv = aliases[conv]
+            return conv
+
+        deltas: dict[int, ConversationDelta] = {}
+        for conv, delta in run.deltas.items():
+            target = final(conv)
+            if target in deltas:
+                deltas[target].absorb(delta)
+            else:
+                deltas[target] = delta
+        run.deltas = deltas
+        for event in run.events:
+            if event.conversation_id is not None:
+                event.conversation_id = final(event.conversation_id)
 
     # -- dispatch -----------------------------------------------------------------------------
 

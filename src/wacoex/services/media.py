@@ -67,12 +67,7 @@ class MediaFetcher:
     def run_once(self, limit: int = 20) -> MediaResult:
         result = MediaResult()
         for item in self._store.pending(limit, self._clock()):
-            try:
-                outcome = self._fetch(item)
-            except Exception as exc:  # never let one odd file stall the media queued after it
-                log.exception("media %s of message %s", item.media_id, item.message_id)
-                self._store.mark(item.message_id, "failed", None, f"{type(exc).__name__}: {exc}")
-                outcome = "failed"
+            outcome = self._fetch(item)
             setattr(result, outcome, getattr(result, outcome) + 1)
         return result
 
@@ -93,6 +88,10 @@ class MediaFetcher:
                 self._store.retry_later(item.message_id, exc.message, next_at)
                 return "deferred"
             self._store.mark(item.message_id, "failed", None, exc.message)
+            return "failed"
+        except Exception as exc:  # an odd answer fails this file only; errors of our store propagate
+            log.exception("media %s of message %s", item.media_id, item.message_id)
+            self._store.mark(item.message_id, "failed", None, f"{type(exc).__name__}: {exc}")
             return "failed"
         if not checksum_matches(item.sha256, data):
             self._store.mark(

@@ -65,6 +65,17 @@ class ConversationDelta:
     added_unread: int = 0
     reset_unread: bool = False
 
+    def absorb(self, other: ConversationDelta) -> None:
+        """Add what `other` did (same conversation under another id, merged)."""
+        for name in ("last_message_at", "last_live_at", "last_customer_at", "last_echo_at"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None:
+                setattr(self, name, theirs if mine is None else max(mine, theirs))
+        self.added_messages += other.added_messages
+        self.added_history += other.added_history
+        self.added_unread += other.added_unread
+        self.reset_unread = self.reset_unread or other.reset_unread
+
     def saw(self, occurred_at: int | None, *, live: bool) -> None:
         if occurred_at is None:
             return
@@ -85,6 +96,9 @@ class EventRow:
 
 class IngestRepository(Protocol):
     """Everything applying webhook facts needs, inside one transaction owned by the caller."""
+
+    # conversations merged away (two contacts found to be one person) -> the one they became
+    conversation_aliases: dict[int, int]
 
     def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None: ...
     def numbers_by_display(self, display: str) -> list[NumberRef]: ...

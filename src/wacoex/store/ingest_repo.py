@@ -113,6 +113,8 @@ class SqlIngestRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._new_contacts: set[int] = set()  # created in this transaction: no conversation yet
+        # conversations merged away in this transaction -> the conversation they were merged into
+        self.conversation_aliases: dict[int, int] = {}
 
     # numbers
     def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None:
@@ -277,6 +279,7 @@ class SqlIngestRepository:
                 .values(conversation_id=keep_conv.id)
             )
             self.conn.execute(conversations.delete().where(c.id == drop_conv.id))
+            self.conversation_aliases[int(drop_conv.id)] = int(keep_conv.id)
         fill = {
             col: drop._mapping[col]
             for col in (

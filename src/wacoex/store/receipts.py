@@ -52,14 +52,34 @@ _MARK_DONE = (
 )
 
 
-_CLAIMED = sa.select(
+_CLAIM_COLUMNS = (
     receipts.c.id,
     receipts.c.source,
     receipts.c.body,
     receipts.c.attempts,
     receipts.c.received_at,
     receipts.c.applied_at,
-).where(receipts.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+_CLAIMED = sa.select(*_CLAIM_COLUMNS).where(receipts.c.id.in_(sa.bindparam("ids", expanding=True)))
+_CLAIMED_LOCKED = _CLAIMED.where(receipts.c.state == "pending").with_for_update(skip_locked=True)
+_NEXT_UNLOCKED = (
+    sa.select(*_CLAIM_COLUMNS)
+    .where(receipts.c.state == "pending", receipts.c.next_attempt_at <= sa.bindparam("now"))
+    .order_by(receipts.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+
+
+def _receipt(x: Any) -> Receipt:
+    return Receipt(
+        id=int(x.id),
+        source=x.source,
+        body=bytes(x.body),
+        attempts=x.attempts,
+        received_at=x.received_at,
+        applied_before=x.applied_at is not None,
+    )
 
 
 class SqlReceiptQueue:
@@ -77,41 +97,31 @@ class SqlReceiptQueue:
         """Up to `limit` due receipts, and no more than about `max_bytes` of bodies (at least one).
 
         The byte bound keeps a transaction of history webhooks (3 MB each) small: less memory and a
-        short write lock, instead of 50 × 3 MB in one commit.
+        short write lock. On PostgreSQL the sizes are read without locks, then only the chosen rows
+        are locked (`FOR UPDATE SKIP LOCKED`), so a worker never holds receipts it will not apply;
+        when another worker holds all of them, it takes the next unlocked receipt instead.
         """
         r = receipts.c
-        q = (
+        sizes = (
             sa.select(r.id, sa.func.length(r.body).label("size"))
             .where(r.state == "pending", r.next_attempt_at <= now)
             .order_by(r.id)
             .limit(limit)
         )
-        if self.conn.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
         chosen: list[int] = []
         total = 0
-        for row in self.conn.execute(q):
+        for row in self.conn.execute(sizes):
             if chosen and total + row.size > max_bytes:
                 break
             chosen.append(int(row.id))
             total += row.size
         if not chosen:
             return []
-        rows = self.conn.execute(_CLAIMED, {"ids": chosen})
-        return sorted(
-            (
-                Receipt(
-                    id=int(x.id),
-                    source=x.source,
-                    body=bytes(x.body),
-                    attempts=x.attempts,
-                    received_at=x.received_at,
-                    applied_before=x.applied_at is not None,
-                )
-                for x in rows
-            ),
-            key=lambda rec: rec.id,
-        )
+        postgres = self.conn.dialect.name == "postgresql"
+        rows = list(self.conn.execute(_CLAIMED_LOCKED if postgres else _CLAIMED, {"ids": chosen}))
+        if postgres and not rows:
+            rows = list(self.conn.execute(_NEXT_UNLOCKED, {"now": now}))
+        return sorted((_receipt(x) for x in rows), key=lambda rec: rec.id)
 
     def mark_done(self, receipt_id: int, facts: int, at: int) -> None:
         self.conn.execute(

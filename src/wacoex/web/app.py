@@ -17,8 +17,10 @@ from wacoex.web.api import v1
 def create_app(
     settings: Settings | None = None, *, container: Container | None = None, run_worker: bool = True
 ) -> FastAPI:
-    """The FastAPI app (routes, OpenAPI). `wacoex serve` wraps it in `serving_app` for the fast path."""
-    """Build the app. With `run_worker`, receipts are applied in this process (`wacoex serve`)."""
+    """The FastAPI app (routes, OpenAPI); with `run_worker`, receipts are applied in this process.
+
+    `wacoex serve` wraps it in `serving_app` for the webhook fast path.
+    """
     if container is None:
         settings = settings or Settings()
         settings.check()

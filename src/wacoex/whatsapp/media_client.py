@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import httpx
 
@@ -33,18 +34,23 @@ class ProviderMediaSource:
         token = number.access_token or ""
         if number.provider == "360dialog":
             headers = {"D360-API-KEY": token}
-            meta = self._get(f"{self._d360}/{media_id}", headers)
-            url = httpx.URL(str(meta.json().get("url", "")))
+            body = self._meta(f"{self._d360}/{media_id}", headers)
             base = httpx.URL(self._d360)
             # 360dialog serves Meta's lookaside URL through its own host (spec §3.4).
-            url = url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
+            url = httpx.URL(body["url"]).copy_with(scheme=base.scheme, host=base.host, port=base.port)
         else:
             headers = {"Authorization": f"Bearer {token}"}
-            meta = self._get(f"{self._graph}/{media_id}", headers)
-            url = httpx.URL(str(meta.json().get("url", "")))
-        body = meta.json()
+            body = self._meta(f"{self._graph}/{media_id}", headers)
+            url = httpx.URL(body["url"])
         data = self._get(str(url), headers)
         return data.content, body.get("mime_type") or data.headers.get("content-type")
+
+    def _meta(self, url: str, headers: dict[str, str]) -> dict[str, Any]:
+        """The media object (`GET /{media_id}`); an answer without a download URL is final."""
+        body = self._get(url, headers).json()
+        if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not body["url"]:
+            raise ProviderError("media download failed: the media object has no download url")
+        return body
 
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
         try:
