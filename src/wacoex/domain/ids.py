@@ -18,7 +18,7 @@ def phone_key(number: str | None) -> str:
     """A canonical key under which two spellings of one person's number compare equal.
 
     WhatsApp reports the same person under different digit strings in a few countries:
-    Brazil's mobile numbers with and without the ninth digit (55 AA 9XXXXXXXX vs 55 AA XXXXXXXX)
+    Brazil's mobile numbers with and without the ninth digit (55 AA 9NNNNNNNN vs 55 AA NNNNNNNN)
     and Mexico's mobile prefix (521 + 10 digits vs 52 + 10 digits). The key drops the variable
     part so that contacts from live traffic, echoes, history and the address book merge.
     """

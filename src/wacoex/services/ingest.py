@@ -10,7 +10,6 @@ account events are fenced by Meta's timestamps.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from wacoex.domain import facts as f
@@ -23,8 +22,11 @@ from wacoex.domain.conversation import (
     opens_window,
     status_advances,
 )
-from wacoex.domain.enums import ContactAction, Direction, MessageStatus, Origin
+from wacoex.domain.enums import Direction, MessageStatus, Origin
 from wacoex.domain.ids import digits, same_number
+from wacoex.services.ingest_run import BatchCache, Outcome, Prepared, Run, record_own_number
+from wacoex.services.lifecycle import account_event, contact_change
+from wacoex.services.mutations import apply_pending, mutate
 from wacoex.services.ports import (
     ConversationDelta,
     EventRow,
@@ -34,71 +36,6 @@ from wacoex.services.ports import (
     NumberRef,
     Receipt,
 )
-
-_STATE_FOR_EVENT = {
-    "PARTNER_REMOVED": "disconnected",
-    "ACCOUNT_OFFBOARDED": "offboarded",
-    "ACCOUNT_RECONNECTED": "connected",
-    "ACCOUNT_DELETED": "offboarded",
-}
-
-
-@dataclass(slots=True)
-class Outcome:
-    facts: int
-    waiting_for: list[str]
-
-
-@dataclass(slots=True)
-class _Prepared:
-    row: dict[str, Any]
-    live: bool
-    customer: bool = False  # a live customer message: unread, may open the window
-    echo: bool = False
-    event: str | None = None
-
-
-@dataclass(slots=True)
-class BatchCache:
-    """Lookups shared by the receipts applied in one transaction.
-
-    The caller must `clear()` it when a receipt's savepoint is rolled back: rows that receipt
-    created no longer exist.
-    """
-
-    numbers: dict[str, NumberRef | None] = field(default_factory=dict)
-    contacts: dict[tuple[int, str], int] = field(default_factory=dict)
-    conversations: dict[tuple[int, int], int] = field(default_factory=dict)
-    # (number, wa_id, user_id) -> (conversation or None for the business's own number, profile name)
-    identities: dict[tuple[int, str | None, str | None], tuple[int | None, str | None]] = field(
-        default_factory=dict
-    )
-
-    def clear(self) -> None:
-        self.numbers.clear()
-        self.contacts.clear()
-        self.conversations.clear()
-        self.identities.clear()
-
-
-@dataclass(slots=True)
-class _Run:
-    """State of applying one receipt: caches and what to write at the end."""
-
-    repo: IngestRepository
-    receipt: Receipt
-    now: int
-    fetch_media: bool
-    cache: BatchCache
-    deltas: dict[int, ConversationDelta] = field(default_factory=dict)
-    events: list[EventRow] = field(default_factory=list)
-    waiting_for: set[str] = field(default_factory=set)
-
-    def delta(self, conversation_id: int) -> ConversationDelta:
-        d = self.deltas.get(conversation_id)
-        if d is None:
-            d = self.deltas[conversation_id] = ConversationDelta()
-        return d
 
 
 class Ingest:
@@ -111,7 +48,7 @@ class Ingest:
 
     def apply(self, repo: IngestRepository, receipt: Receipt, cache: BatchCache | None = None) -> Outcome:
         facts = self._parse(receipt.body, receipt.source)
-        run = _Run(
+        run = Run(
             repo=repo,
             receipt=receipt,
             now=self._clock(),
@@ -127,7 +64,7 @@ class Ingest:
         return Outcome(facts=len(facts), waiting_for=sorted(run.waiting_for))
 
     @staticmethod
-    def _follow_merges(run: _Run, aliases: dict[int, int]) -> None:
+    def _follow_merges(run: Run, aliases: dict[int, int]) -> None:
         """Deltas and events of a conversation merged away in this receipt go to the one it became."""
 
         def final(conv: int) -> int:
@@ -149,9 +86,9 @@ class Ingest:
 
     # -- dispatch -----------------------------------------------------------------------------
 
-    def _apply_fact(self, run: _Run, fact: Any) -> None:
+    def _apply_fact(self, run: Run, fact: Any) -> None:
         if isinstance(fact, f.AccountEvent):
-            self._account_event(run, fact)
+            account_event(run, fact)
             return
         if isinstance(fact, f.Unknown):
             run.repo.record_unknown(
@@ -172,7 +109,7 @@ class Ingest:
         elif isinstance(fact, f.HistoryMedia):
             self._history_media(run, number, fact)
         elif isinstance(fact, f.ContactChange):
-            self._contact_change(run, number, fact)
+            contact_change(run, number, fact)
         elif isinstance(fact, f.ErrorsReported):
             run.repo.record_unknown(
                 run.receipt.id,
@@ -192,7 +129,7 @@ class Ingest:
                 run.now,
             )
 
-    def _number(self, run: _Run, source: f.Source) -> NumberRef | None:
+    def _number(self, run: Run, source: f.Source) -> NumberRef | None:
         pnid = source.phone_number_id
         if not pnid:
             display = digits(source.display_phone_number)
@@ -212,7 +149,7 @@ class Ingest:
 
     def _conversation(
         self,
-        run: _Run,
+        run: Run,
         number: NumberRef,
         *,
         wa_id: str | None,
@@ -238,7 +175,7 @@ class Ingest:
 
     def _resolve_conversation(
         self,
-        run: _Run,
+        run: Run,
         number: NumberRef,
         wa_id: str | None,
         user_id: str | None,
@@ -276,7 +213,7 @@ class Ingest:
 
     def _base_row(
         self,
-        run: _Run,
+        run: Run,
         number: NumberRef,
         *,
         wamid: str,
@@ -306,12 +243,10 @@ class Ingest:
             media_state=media_state,
         )
 
-    def _inbound(self, run: _Run, number: NumberRef, m: f.InboundMessage) -> None:
+    def _inbound(self, run: Run, number: NumberRef, m: f.InboundMessage) -> None:
         at = m.timestamp * 1000
         if m.type in MUTATION_TYPES:
-            self._mutation(
-                run, number, m.type, m.content, m.wamid, at, by=m.from_wa_id or m.from_user_id or ""
-            )
+            mutate(run, number, m.type, m.content, m.wamid, at, by=m.from_wa_id or m.from_user_id or "")
             return
         profile_name = m.profile.profile_name if m.profile else None
         conv = self._conversation(
@@ -324,7 +259,7 @@ class Ingest:
             reported=True,
         )
         if conv is None:
-            self._own_number(run, number, m.source.field, m.raw)
+            record_own_number(run, number, m.source.field, m.raw)
             return
         row = self._base_row(
             run, number, wamid=m.wamid, type_=m.type, content=m.content, text=m.text, timestamp=m.timestamp
@@ -342,18 +277,18 @@ class Ingest:
             row["errors"] = list(m.errors)
         if m.type == "unsupported":
             row["note"] = explain_unsupported(m.errors)
-        self._store(run, number, [_Prepared(row, live=True, customer=True, event="message.received")])
+        self._store(run, number, [Prepared(row, live=True, customer=True, event="message.received")])
 
-    def _echo(self, run: _Run, number: NumberRef, e: f.Echo) -> None:
+    def _echo(self, run: Run, number: NumberRef, e: f.Echo) -> None:
         at = e.timestamp * 1000
         if e.type in MUTATION_TYPES:
-            self._mutation(run, number, e.type, e.content, e.wamid, at, by="business")
+            mutate(run, number, e.type, e.content, e.wamid, at, by="business")
             return
         wa_id = e.to or (e.profile.wa_id if e.profile else None)
         user_id = e.to_user_id or (e.profile.user_id if e.profile else None)
         conv = self._conversation(run, number, wa_id=wa_id, user_id=user_id, at=at)
         if conv is None:
-            self._own_number(run, number, e.source.field, e.raw)
+            record_own_number(run, number, e.source.field, e.raw)
             return
         row = self._base_row(
             run, number, wamid=e.wamid, type_=e.type, content=e.content, text=e.text, timestamp=e.timestamp
@@ -366,9 +301,9 @@ class Ingest:
             status_at=at,
             reply_to=e.reply_to,
         )
-        self._store(run, number, [_Prepared(row, live=True, echo=True, event="message.echo")])
+        self._store(run, number, [Prepared(row, live=True, echo=True, event="message.echo")])
 
-    def _history_chunk(self, run: _Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
+    def _history_chunk(self, run: Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
         if chunk.declined:
             errors = list(chunk.errors)
             if run.repo.set_history_state(
@@ -382,7 +317,7 @@ class Ingest:
                     )
                 )
             return
-        prepared: list[_Prepared] = []
+        prepared: list[Prepared] = []
         outbound_by_sender: dict[str | None, bool] = {}  # one check per sender, not per message
         for hm in chunk.messages:
             outbound = outbound_by_sender.get(hm.from_number)
@@ -393,7 +328,7 @@ class Ingest:
             counterparty = hm.thread_id or (hm.to if outbound else hm.from_number)
             conv = self._conversation(run, number, wa_id=counterparty, user_id=None, at=hm.timestamp * 1000)
             if conv is None:
-                self._own_number(run, number, "history", hm.raw)
+                record_own_number(run, number, "history", hm.raw)
                 continue
             row = self._base_row(
                 run,
@@ -415,7 +350,7 @@ class Ingest:
             )
             if hm.type == "media_placeholder":
                 row["media_state"] = "awaiting"
-            prepared.append(_Prepared(row, live=False))
+            prepared.append(Prepared(row, live=False))
         inserted = self._store(run, number, prepared) if prepared else 0
         phase = chunk.phase if chunk.phase is not None else -1
         run.repo.record_history_chunk(
@@ -433,7 +368,7 @@ class Ingest:
         else:
             run.repo.set_history_state(number.id, "in_progress", {})
 
-    def _history_media(self, run: _Run, number: NumberRef, hm: f.HistoryMedia) -> None:
+    def _history_media(self, run: Run, number: NumberRef, hm: f.HistoryMedia) -> None:
         outbound = history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
         conv = None
         if not outbound:
@@ -452,11 +387,11 @@ class Ingest:
             direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             origin=Origin.HISTORY,
         )
-        self._store(run, number, [_Prepared(row, live=False)])
+        self._store(run, number, [Prepared(row, live=False)])
 
-    def _store(self, run: _Run, number: NumberRef, prepared: list[_Prepared]) -> int:
+    def _store(self, run: Run, number: NumberRef, prepared: list[Prepared]) -> int:
         """Insert new messages in bulk, fill placeholders, ignore duplicates. Returns how many were new."""
-        unique: dict[str, _Prepared] = {}
+        unique: dict[str, Prepared] = {}
         for p in prepared:
             unique.setdefault(p.row["wamid"], p)
         existing = run.repo.existing_messages(number.id, list(unique))
@@ -472,9 +407,9 @@ class Ingest:
 
     def _account_new(
         self,
-        run: _Run,
+        run: Run,
         number: NumberRef,
-        p: _Prepared,
+        p: Prepared,
         message_id: int | None,
         *,
         conversation_id: int | None = None,
@@ -507,7 +442,7 @@ class Ingest:
                 EventRow(p.event, number.id, payload, conversation_id=conv, message_id=message_id)
             )
 
-    def _merge(self, run: _Run, number: NumberRef, old: ExistingMessage, p: _Prepared) -> None:
+    def _merge(self, run: Run, number: NumberRef, old: ExistingMessage, p: Prepared) -> None:
         """A wamid we already have: fill a placeholder, attach history media, or ignore a duplicate."""
         row = p.row
         values: dict[str, Any] = {}
@@ -549,9 +484,9 @@ class Ingest:
                 d.added_history -= 1
             d.added_messages += 1
         elif "conversation_id" in values:
-            self._account_new(run, number, _Prepared(row, live=False), old.id)
+            self._account_new(run, number, Prepared(row, live=False), old.id)
 
-    def _fill_placeholder(self, run: _Run, number: NumberRef, old: ExistingMessage, p: _Prepared) -> None:
+    def _fill_placeholder(self, run: Run, number: NumberRef, old: ExistingMessage, p: Prepared) -> None:
         """A status (or an edit) arrived before the message itself: fill it in, keep the status."""
         row = p.row
         values: dict[str, Any] = {
@@ -585,133 +520,11 @@ class Ingest:
         self._account_new(run, number, p, old.id, conversation_id=conv, count=old.conversation_id is None)
         if old.pending_edit:
             old.conversation_id = conv
-            self._apply_pending(run, number, old, old.pending_edit)
-
-    def _mutation(
-        self, run: _Run, number: NumberRef, kind: str, content: Any, wamid: str, at: int, *, by: str
-    ) -> None:
-        """Apply an edit, revoke or reaction to the message it targets (a placeholder if not seen yet)."""
-        content = content if isinstance(content, dict) else {}
-        target = content.get("original_message_id") or content.get("message_id")
-        if not target:
-            run.repo.record_unknown(
-                run.receipt.id,
-                None,
-                number.phone_number_id,
-                f"{kind} without a target message",
-                content,
-                run.now,
-            )
-            return
-        mutation = {"kind": kind, "wamid": wamid, "at": at, "by": by, "content": content}
-        existing = run.repo.existing_messages(number.id, [target]).get(target)
-        if existing is None:
-            # The original has not arrived yet (reordering): keep the mutation on a placeholder.
-            row = dict(
-                number_id=number.id,
-                conversation_id=None,
-                wamid=target,
-                direction=Direction.UNKNOWN,
-                origin=Origin.UNKNOWN,
-                type="unknown",
-                received_at=run.receipt.received_at,
-                placeholder=True,
-                pending_edit=[mutation],
-            )
-            run.repo.insert_messages([row])
-            return
-        if existing.placeholder:
-            pending = list(existing.pending_edit or [])
-            if not any(p.get("wamid") == wamid for p in pending):
-                pending.append(mutation)
-                run.repo.update_message(existing.id, {"pending_edit": pending})
-            return
-        self._apply_mutation(run, number, existing, mutation)
-
-    def _apply_pending(self, run: _Run, number: NumberRef, message: ExistingMessage, pending: Any) -> None:
-        for mutation in sorted(pending or [], key=lambda m: m.get("at") or 0):
-            self._apply_mutation(run, number, message, mutation)
-        run.repo.update_message(message.id, {"pending_edit": None})
-
-    def _apply_mutation(
-        self, run: _Run, number: NumberRef, message: ExistingMessage, mutation: dict[str, Any]
-    ) -> None:
-        """Apply one edit/revoke/reaction; applying the same one again changes nothing and records nothing."""
-        kind, content, at = mutation["kind"], mutation["content"], mutation["at"]
-        payload: dict[str, Any] = {
-            "phone_number_id": number.phone_number_id,
-            "wamid": mutation["wamid"],
-            "target": content.get("original_message_id") or content.get("message_id"),
-            "by": mutation["by"],
-        }
-        if kind == "revoke":
-            if message.revoked:
-                return
-            message.revoked = True
-            run.repo.update_message(message.id, {"revoked": True, "revoked_at": at})
-            run.events.append(
-                EventRow("message.revoked", number.id, payload, message.conversation_id, message.id)
-            )
-        elif kind == "edit":
-            if message.edited_at is not None and message.edited_at >= at:
-                return  # this edit, or a newer one, is already applied
-            new = content.get("message") if isinstance(content.get("message"), dict) else {}
-            new_type = new.get("type") or message.type
-            new_content = new.get(new_type)
-            text = None
-            if isinstance(new_content, dict):
-                text = new_content.get("body") or new_content.get("caption")
-            values: dict[str, Any] = {"edited": True, "edited_at": at}
-            if new_content is not None:
-                values.update(type=new_type, content=new_content, text=text)
-            message.edited_at = at
-            run.repo.update_message(message.id, values)
-            run.events.append(
-                EventRow(
-                    "message.edited",
-                    number.id,
-                    {**payload, "text": text},
-                    message.conversation_id,
-                    message.id,
-                )
-            )
-        elif kind == "reaction":
-            by = mutation["by"]
-            reacted_at = dict(message.reactions_at or {})
-            if reacted_at.get(by, -1) >= at:
-                return  # this reaction, or a newer one from the same person, is already applied
-            reactions = dict(message.reactions or {})
-            emoji = content.get("emoji") or ""
-            if emoji:
-                reactions[by] = emoji
-            else:
-                reactions.pop(by, None)  # an empty emoji removes the reaction
-            reacted_at[by] = at
-            message.reactions, message.reactions_at = reactions or None, reacted_at
-            run.repo.update_message(message.id, {"reactions": reactions or None, "reactions_at": reacted_at})
-            run.events.append(
-                EventRow(
-                    "message.reaction",
-                    number.id,
-                    {**payload, "emoji": emoji},
-                    message.conversation_id,
-                    message.id,
-                )
-            )
-
-    def _own_number(self, run: _Run, number: NumberRef, field_: str, raw: Any) -> None:
-        run.repo.record_unknown(
-            run.receipt.id,
-            field_,
-            number.phone_number_id,
-            "the business's own number as counterparty (it is never a contact)",
-            raw,
-            run.now,
-        )
+            apply_pending(run, number, old, old.pending_edit)
 
     # -- statuses -----------------------------------------------------------------------------
 
-    def _status(self, run: _Run, number: NumberRef, s: f.StatusUpdate) -> None:
+    def _status(self, run: Run, number: NumberRef, s: f.StatusUpdate) -> None:
         at = s.timestamp * 1000
         existing = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
         if existing is None:
@@ -733,7 +546,7 @@ class Ingest:
                 pricing=s.pricing,
                 placeholder=True,
             )
-            self._store(run, number, [_Prepared(row, live=True)])
+            self._store(run, number, [Prepared(row, live=True)])
             created = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
             run.events.append(
                 EventRow(
@@ -764,95 +577,6 @@ class Ingest:
             values["pricing"] = s.pricing
         if values:
             run.repo.update_message(existing.id, values)
-
-    # -- contacts and lifecycle ---------------------------------------------------------------
-
-    def _contact_change(self, run: _Run, number: NumberRef, c: f.ContactChange) -> None:
-        phone = digits(c.phone_number)
-        if same_number(phone, number.display_phone_number):
-            self._own_number(run, number, "smb_app_state_sync", c.raw)
-            return
-        at = c.timestamp * 1000
-        contact_id = run.repo.resolve_contact(
-            number.id, wa_id=phone or None, user_id=c.user_id, profile_name=None, at=at
-        )
-        action = "remove" if c.action is ContactAction.REMOVE else "add"
-        if c.action is ContactAction.UNKNOWN:
-            run.repo.record_unknown(
-                run.receipt.id,
-                "smb_app_state_sync",
-                number.phone_number_id,
-                f"unknown contact action {c.action_raw!r}",
-                c.raw,
-                run.now,
-            )
-            return
-        if run.repo.apply_book_entry(
-            number.id,
-            contact_id,
-            action=action,
-            full_name=c.full_name,
-            first_name=c.first_name,
-            changed_at=at,
-            at=run.now,
-        ):
-            run.events.append(
-                EventRow(
-                    "contact.updated", number.id, {"wa_id": phone, "action": action, "full_name": c.full_name}
-                )
-            )
-
-    def _account_event(self, run: _Run, a: f.AccountEvent) -> None:
-        if a.phone_number:
-            targets = run.repo.numbers_by_display(digits(a.phone_number))
-            missing = digits(a.phone_number)
-        else:
-            waba = a.waba_id or a.source.waba_id or ""
-            targets = run.repo.numbers_by_waba(waba) if waba else []
-            missing = f"waba:{waba}"
-        if not targets:
-            run.waiting_for.add(missing)
-            return
-        occurred = (a.timestamp * 1000) if a.timestamp is not None else run.receipt.received_at
-        new_state = _STATE_FOR_EVENT.get(a.event)
-        for number in targets:
-            stale = number.state_changed_at is not None and occurred < number.state_changed_at
-            applied = new_state is not None and not stale
-            inserted = run.repo.record_account_event(
-                number.id,
-                a.event,
-                occurred,
-                a.disconnection_reason,
-                a.disconnection_initiated_by,
-                applied,
-                a.raw,
-                run.now,
-            )
-            if not (inserted and applied):
-                continue
-            run.repo.update_number(
-                number.id,
-                {
-                    "state": new_state,
-                    "state_reason": a.disconnection_reason,
-                    "state_initiated_by": a.disconnection_initiated_by,
-                    "state_changed_at": occurred,
-                },
-            )
-            run.cache.numbers.pop(number.phone_number_id, None)
-            run.events.append(
-                EventRow(
-                    "number.state_changed",
-                    number.id,
-                    {
-                        "phone_number_id": number.phone_number_id,
-                        "event": a.event,
-                        "state": new_state,
-                        "reason": a.disconnection_reason,
-                        "initiated_by": a.disconnection_initiated_by,
-                    },
-                )
-            )
 
 
 def _status_payload(number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:

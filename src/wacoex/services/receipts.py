@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wacoex.errors import PayloadError
-from wacoex.services.ingest import BatchCache, Ingest
+from wacoex.services.ingest import Ingest
+from wacoex.services.ingest_run import BatchCache
 from wacoex.services.ports import UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")

@@ -1,0 +1,77 @@
+"""The state of applying one receipt (and the caches shared by a batch of receipts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wacoex.services.ports import ConversationDelta, EventRow, IngestRepository, NumberRef, Receipt
+
+
+@dataclass(slots=True)
+class Outcome:
+    facts: int
+    waiting_for: list[str]
+
+
+@dataclass(slots=True)
+class Prepared:
+    row: dict[str, Any]
+    live: bool
+    customer: bool = False  # a live customer message: unread, may open the window
+    echo: bool = False
+    event: str | None = None
+
+
+@dataclass(slots=True)
+class BatchCache:
+    """Lookups shared by the receipts applied in one transaction.
+
+    The caller must `clear()` it when a receipt's savepoint is rolled back: rows that receipt
+    created no longer exist.
+    """
+
+    numbers: dict[str, NumberRef | None] = field(default_factory=dict)
+    contacts: dict[tuple[int, str], int] = field(default_factory=dict)
+    conversations: dict[tuple[int, int], int] = field(default_factory=dict)
+    # (number, wa_id, user_id) -> (conversation or None for the business's own number, profile name)
+    identities: dict[tuple[int, str | None, str | None], tuple[int | None, str | None]] = field(
+        default_factory=dict
+    )
+
+    def clear(self) -> None:
+        self.numbers.clear()
+        self.contacts.clear()
+        self.conversations.clear()
+        self.identities.clear()
+
+
+@dataclass(slots=True)
+class Run:
+    """State of applying one receipt: caches and what to write at the end."""
+
+    repo: IngestRepository
+    receipt: Receipt
+    now: int
+    fetch_media: bool
+    cache: BatchCache
+    deltas: dict[int, ConversationDelta] = field(default_factory=dict)
+    events: list[EventRow] = field(default_factory=list)
+    waiting_for: set[str] = field(default_factory=set)
+
+    def delta(self, conversation_id: int) -> ConversationDelta:
+        d = self.deltas.get(conversation_id)
+        if d is None:
+            d = self.deltas[conversation_id] = ConversationDelta()
+        return d
+
+
+def record_own_number(run: Run, number: NumberRef, field_: str, raw: Any) -> None:
+    run.repo.record_unknown(
+        run.receipt.id,
+        field_,
+        number.phone_number_id,
+        "the business's own number as counterparty (it is never a contact)",
+        raw,
+        run.now,
+    )

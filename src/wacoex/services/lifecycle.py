@@ -1,0 +1,105 @@
+"""The owner's address book (smb_app_state_sync) and the number's lifecycle (account_update)."""
+
+from __future__ import annotations
+
+from wacoex.domain import facts as f
+from wacoex.domain.enums import ContactAction
+from wacoex.domain.ids import digits, same_number
+from wacoex.services.ingest_run import Run, record_own_number
+from wacoex.services.ports import EventRow, NumberRef
+
+_STATE_FOR_EVENT = {
+    "PARTNER_REMOVED": "disconnected",
+    "ACCOUNT_OFFBOARDED": "offboarded",
+    "ACCOUNT_RECONNECTED": "connected",
+    "ACCOUNT_DELETED": "offboarded",
+}
+
+
+def contact_change(run: Run, number: NumberRef, c: f.ContactChange) -> None:
+    phone = digits(c.phone_number)
+    if same_number(phone, number.display_phone_number):
+        record_own_number(run, number, "smb_app_state_sync", c.raw)
+        return
+    at = c.timestamp * 1000
+    contact_id = run.repo.resolve_contact(
+        number.id, wa_id=phone or None, user_id=c.user_id, profile_name=None, at=at
+    )
+    action = "remove" if c.action is ContactAction.REMOVE else "add"
+    if c.action is ContactAction.UNKNOWN:
+        run.repo.record_unknown(
+            run.receipt.id,
+            "smb_app_state_sync",
+            number.phone_number_id,
+            f"unknown contact action {c.action_raw!r}",
+            c.raw,
+            run.now,
+        )
+        return
+    if run.repo.apply_book_entry(
+        number.id,
+        contact_id,
+        action=action,
+        full_name=c.full_name,
+        first_name=c.first_name,
+        changed_at=at,
+        at=run.now,
+    ):
+        run.events.append(
+            EventRow(
+                "contact.updated", number.id, {"wa_id": phone, "action": action, "full_name": c.full_name}
+            )
+        )
+
+
+def account_event(run: Run, a: f.AccountEvent) -> None:
+    if a.phone_number:
+        targets = run.repo.numbers_by_display(digits(a.phone_number))
+        missing = digits(a.phone_number)
+    else:
+        waba = a.waba_id or a.source.waba_id or ""
+        targets = run.repo.numbers_by_waba(waba) if waba else []
+        missing = f"waba:{waba}"
+    if not targets:
+        run.waiting_for.add(missing)
+        return
+    occurred = (a.timestamp * 1000) if a.timestamp is not None else run.receipt.received_at
+    new_state = _STATE_FOR_EVENT.get(a.event)
+    for number in targets:
+        stale = number.state_changed_at is not None and occurred < number.state_changed_at
+        applied = new_state is not None and not stale
+        inserted = run.repo.record_account_event(
+            number.id,
+            a.event,
+            occurred,
+            a.disconnection_reason,
+            a.disconnection_initiated_by,
+            applied,
+            a.raw,
+            run.now,
+        )
+        if not (inserted and applied):
+            continue
+        run.repo.update_number(
+            number.id,
+            {
+                "state": new_state,
+                "state_reason": a.disconnection_reason,
+                "state_initiated_by": a.disconnection_initiated_by,
+                "state_changed_at": occurred,
+            },
+        )
+        run.cache.numbers.pop(number.phone_number_id, None)
+        run.events.append(
+            EventRow(
+                "number.state_changed",
+                number.id,
+                {
+                    "phone_number_id": number.phone_number_id,
+                    "event": a.event,
+                    "state": new_state,
+                    "reason": a.disconnection_reason,
+                    "initiated_by": a.disconnection_initiated_by,
+                },
+            )
+        )
