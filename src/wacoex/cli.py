@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wacoex.config import Settings, load_settings
+from wacoex.emulator.cli import emulator_command
 from wacoex.errors import WacoexError
 from wacoex.store.engine import safe_url
 
@@ -242,17 +243,9 @@ def apikeys_create(
     sys.stdout.write(key + "\n")
 
 
-def _register_emulator() -> None:
-    try:
-        from wacoex.emulator.cli import emulator_command
-    except ImportError:  # the emulator is optional at import time while it is being built
-        return
-    app.command("emulator", help="Run the offline emulator of Meta, 360dialog, the phone and customers.")(
-        emulator_command
-    )
-
-
-_register_emulator()
+app.command("emulator", help="Run the offline emulator of Meta, 360dialog, the phone and customers.")(
+    emulator_command
+)
 
 
 def main() -> None:
