@@ -243,6 +243,38 @@ class Ingest:
             media_state=media_state,
         )
 
+    def _live_row(
+        self,
+        run: Run,
+        number: NumberRef,
+        item: f.InboundMessage | f.Echo,
+        conv: int,
+        direction: Direction,
+        origin: Origin,
+        status: MessageStatus,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The row of a live message (a customer's or an echo) in its conversation."""
+        row = self._base_row(
+            run,
+            number,
+            wamid=item.wamid,
+            type_=item.type,
+            content=item.content,
+            text=item.text,
+            timestamp=item.timestamp,
+        )
+        row.update(
+            conversation_id=conv,
+            direction=direction,
+            origin=origin,
+            status=status,
+            status_at=item.timestamp * 1000,
+            reply_to=item.reply_to,
+            **extra,
+        )
+        return row
+
     def _inbound(self, run: Run, number: NumberRef, m: f.InboundMessage) -> None:
         at = m.timestamp * 1000
         if m.type in MUTATION_TYPES:
@@ -261,16 +293,14 @@ class Ingest:
         if conv is None:
             record_own_number(run, number, m.source.field, m.raw)
             return
-        row = self._base_row(
-            run, number, wamid=m.wamid, type_=m.type, content=m.content, text=m.text, timestamp=m.timestamp
-        )
-        row.update(
-            conversation_id=conv,
-            direction=Direction.INBOUND,
-            origin=Origin.CUSTOMER,
-            status=MessageStatus.RECEIVED,
-            status_at=at,
-            reply_to=m.reply_to,
+        row = self._live_row(
+            run,
+            number,
+            m,
+            conv,
+            Direction.INBOUND,
+            Origin.CUSTOMER,
+            MessageStatus.RECEIVED,
             referral=m.referral,
         )
         if m.errors:
@@ -290,16 +320,8 @@ class Ingest:
         if conv is None:
             record_own_number(run, number, e.source.field, e.raw)
             return
-        row = self._base_row(
-            run, number, wamid=e.wamid, type_=e.type, content=e.content, text=e.text, timestamp=e.timestamp
-        )
-        row.update(
-            conversation_id=conv,
-            direction=Direction.OUTBOUND,
-            origin=Origin.BUSINESS_APP,
-            status=MessageStatus.SENT,
-            status_at=at,
-            reply_to=e.reply_to,
+        row = self._live_row(
+            run, number, e, conv, Direction.OUTBOUND, Origin.BUSINESS_APP, MessageStatus.SENT
         )
         self._store(run, number, [Prepared(row, live=True, echo=True, event="message.echo")])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -24,3 +25,11 @@ def decode(cursor: str | None, arity: int) -> list[Any] | None:
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidInput("invalid cursor")
     return values
+
+
+def next_page(rows: Sequence[Any], limit: int, *fields: str) -> str | None:
+    """The cursor after the page's last row, given `limit + 1` rows were fetched; None on the last page."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode(*(getattr(last, name) for name in fields))

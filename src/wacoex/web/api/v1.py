@@ -106,8 +106,7 @@ def get_conversations(
         )
         for r in rows[:limit]
     ]
-    nxt = cursor.encode(rows[limit - 1].sort_at, rows[limit - 1].id) if len(rows) > limit else None
-    return models.ConversationPage(items=items, next_cursor=nxt)
+    return models.ConversationPage(items=items, next_cursor=cursor.next_page(rows, limit, "sort_at", "id"))
 
 
 def _media(r: Row[Any]) -> dict[str, Any] | None:
@@ -166,8 +165,7 @@ def get_messages(
         conn, conversation_id, limit=limit + 1, after=(int(after[0]), str(after[1])) if after else None
     )
     items = [message_model(r) for r in rows[:limit]]
-    nxt = cursor.encode(rows[limit - 1].sort_at, rows[limit - 1].wamid) if len(rows) > limit else None
-    return models.MessagePage(items=items, next_cursor=nxt)
+    return models.MessagePage(items=items, next_cursor=cursor.next_page(rows, limit, "sort_at", "wamid"))
 
 
 @router.get("/numbers/{phone_number_id}/history-sync", response_model=models.HistorySync)
@@ -222,8 +220,7 @@ def get_receipts(
         )
         for r in rows[:limit]
     ]
-    nxt = cursor.encode(rows[limit - 1].id) if len(rows) > limit else None
-    return models.ReceiptPage(items=items, next_cursor=nxt)
+    return models.ReceiptPage(items=items, next_cursor=cursor.next_page(rows, limit, "id"))
 
 
 @router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
@@ -259,8 +256,7 @@ def get_unknown(
         )
         for r in rows[:limit]
     ]
-    nxt = cursor.encode(rows[limit - 1].id) if len(rows) > limit else None
-    return models.UnknownPage(items=items, next_cursor=nxt)
+    return models.UnknownPage(items=items, next_cursor=cursor.next_page(rows, limit, "id"))
 
 
 @router.get("/media/{sha256}", response_class=FileResponse)
