@@ -68,8 +68,7 @@ def serve(
     database_url: DbOpt = None,
 ) -> None:
     """Run the gateway: webhooks, REST API, and (unless --no-worker) the receipt worker."""
-    import uvicorn
-
+    from wacoex.web import server
     from wacoex.web.app import create_app, serving_app
 
     settings = _settings(config, database_url, dev=dev or None)
@@ -79,9 +78,7 @@ def serve(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     console.print(f"wacoex gateway on http://{host}:{port}  (database: {safe_url(settings.database_url)})")
-    # No access log: it costs about a fifth of the CPU of a webhook ack (docs/benchmarks.md).
-    app_ = serving_app(application)
-    uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
+    server.run(serving_app(application), host=host, port=port, settings=settings, access_log=access_log)
 
 
 @app.command()
