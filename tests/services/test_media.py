@@ -235,3 +235,32 @@ def test_errors_of_our_own_store_propagate_instead_of_failing_the_media() -> Non
     fetcher = MediaFetcher(_BrokenStore(item), _FlakySource(0, JPEG), now_ms)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="database is locked"):
         fetcher.run_once()
+
+
+def test_finding_pending_media_never_waits_for_the_write_lock(tmp_path: Path) -> None:
+    """SQLite: the media job reads through the read engine, so a long apply never blocks or fails it."""
+    import threading
+
+    from tests.conftest import truncate_all
+    from wacoex.store.engine import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'wacoex.db'}"
+    upgrade(url)
+    truncate_all(url)
+    with running_gateway(url, tmp_path) as gw:
+        gw.register()
+        gw.deliver(p.inbound("wamid.IMG", "16505551234", 1_760_000_000, type_="image", content={"id": "m1"}))
+        with gw.container.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")
+        holder = make_engine(url)
+        found: list[object] = []
+        with holder.begin():  # BEGIN IMMEDIATE: the write lock, as a long apply holds it
+            reader = threading.Thread(
+                target=lambda: found.append(gw.container.media_store.pending(10, now_ms()))
+            )
+            reader.start()
+            reader.join(10)  # the write engine would wait 30 s (busy_timeout), then fail
+            assert not reader.is_alive()
+        holder.dispose()
+        [pending] = found
+        assert [m.media_id for m in pending] == ["m1"]  # type: ignore[attr-defined]

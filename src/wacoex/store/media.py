@@ -34,7 +34,8 @@ class SqlMediaStore:
             .order_by(m.media_next_at, m.id)
             .limit(limit)
         )
-        with self._engine.connect() as conn:
+        # A read: on SQLite through the read engine, so it never queues for (or holds) the write lock.
+        with self._read_engine.connect() as conn:
             rows = conn.execute(q).all()
         out = []
         for r in rows:
