@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -13,8 +14,10 @@ from wacoex.services.ingest import Ingest
 from wacoex.services.media import MediaFetcher
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.store.engine import make_engine, now_ms, upgrade
+from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.receipt_writer import ReceiptWriter
+from wacoex.store.receipts import sql_receipt_peek
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.envelope import parse_bytes
 from wacoex.whatsapp.media_client import ProviderMediaSource
@@ -106,11 +109,21 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     engine = make_engine(settings.database_url)
     # On PostgreSQL one pool serves both; on SQLite API reads must not take the write lock.
     read_engine = make_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
-    ingest = Ingest(parse_bytes, fetch_media=settings.fetch_media, clock=now_ms)
+    parse = functools.partial(parse_bytes, max_unknown=settings.max_unknown_per_receipt)
+    ingest = Ingest(parse, fetch_media=settings.fetch_media, clock=now_ms)
     policy = RetryPolicy(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
-    processor = ReceiptProcessor(sql_unit_of_work(engine), ingest, policy, now_ms)
+    priority = IngressPriority.for_url(settings.database_url)
+    processor = ReceiptProcessor(
+        sql_unit_of_work(engine, priority),
+        ingest,
+        policy,
+        now_ms,
+        peek=sql_receipt_peek(read_engine),
+        lock_budget=settings.apply_lock_budget_ms / 1000,
+        yield_to=priority.waiting if priority is not None else None,
+    )
     wake = threading.Event()
-    writer = ReceiptWriter(engine, on_commit=wake.set)
+    writer = ReceiptWriter(engine, on_commit=wake.set, priority=priority)
     media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine)
     media = source = None
     if settings.fetch_media:

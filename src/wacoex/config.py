@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_attempts: int = 8
     retry_base_seconds: float = 2.0
     fetch_media: bool = True
+    # Bounded apply work (docs/configuration.md, "Bounded apply"): how long one apply transaction may
+    # hold SQLite's write lock, and how many unreadable parts of one webhook are stored one by one.
+    apply_lock_budget_ms: int = Field(default=100, ge=1, le=60_000)
+    max_unknown_per_receipt: int = Field(default=100, ge=1, le=100_000)
     dev: bool = False
 
     @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets", mode="before")

@@ -12,7 +12,7 @@ import orjson
 from tests import payloads as p
 from tests.gateway import running_gateway
 
-# Runs in a separate process: the real worker, with the parser port wrapped so that the process
+# Runs in a separate process: the real worker, with the ingest service wrapped so that the process
 # dies (os._exit, no cleanup, like SIGKILL) after half of the receipt's facts were applied.
 DYING_WORKER = textwrap.dedent("""
     import os, sys
@@ -24,18 +24,17 @@ DYING_WORKER = textwrap.dedent("""
     from wacoex.store.uow import sql_unit_of_work
     from wacoex.whatsapp.envelope import parse_bytes
 
-    class DiesHalfway(list):
-        def __iter__(self):
-            for i, fact in enumerate(list.__iter__(self)):
-                if i == len(self) // 2:
-                    os._exit(137)
-                yield fact
+    class DiesHalfway(Ingest):
+        applied = 0
 
-    def parse(raw, source):
-        return DiesHalfway(parse_bytes(raw, source))
+        def _apply_fact(self, run, fact):
+            if DiesHalfway.applied == 20:
+                os._exit(137)
+            DiesHalfway.applied += 1
+            super()._apply_fact(run, fact)
 
     c = build(Settings(database_url=sys.argv[1], dev=True, fetch_media=False), migrate=False)
-    ingest = Ingest(parse, fetch_media=False, clock=now_ms)
+    ingest = DiesHalfway(parse_bytes, fetch_media=False, clock=now_ms)
     ReceiptProcessor(sql_unit_of_work(c.engine), ingest, RetryPolicy(), now_ms).run_once(10)
     sys.exit(0)  # not reached
 """)

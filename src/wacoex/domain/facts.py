@@ -7,7 +7,8 @@ objects (`content`) are kept exactly as Meta sent them; `raw` is the whole item.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wacoex.domain.enums import ContactAction, MessageStatus
@@ -200,3 +201,36 @@ AnyFact = (
     | ErrorsReported
     | Unknown
 )
+
+
+HISTORY_PIECE = 500
+"""Messages of a history chunk applied in one step: the unit of work a lock budget can stop after."""
+
+
+def apply_units(facts: Sequence[Any], piece: int = HISTORY_PIECE) -> list[Any]:
+    """The facts as units of apply work: a history chunk of more than `piece` messages is split.
+
+    Each piece is a chunk of its own with the same phase and order; only the last carries the chunk's
+    progress when that progress completes the phase (so the phase completes once, after every
+    message), and only the first its thread count. The split depends only on the facts, so a receipt
+    parsed again after a restart gives the same units, and an application can resume at a unit.
+    """
+    units: list[Any] = []
+    for fact in facts:
+        if type(fact) is not HistoryChunk or len(fact.messages) <= piece:
+            units.append(fact)
+            continue
+        n = len(fact.messages)
+        progress = fact.progress
+        early = min(progress, 99) if progress is not None else None
+        for start in range(0, n, piece):
+            last = start + piece >= n
+            units.append(
+                replace(
+                    fact,
+                    messages=fact.messages[start : start + piece],
+                    progress=progress if last else early,
+                    thread_count=fact.thread_count if start == 0 else 0,
+                )
+            )
+    return units

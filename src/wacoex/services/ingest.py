@@ -23,8 +23,9 @@ from wacoex.domain.conversation import (
     status_advances,
 )
 from wacoex.domain.enums import Direction, MessageStatus, Origin
+from wacoex.domain.facts import apply_units
 from wacoex.domain.ids import digits, same_number
-from wacoex.services.ingest_run import BatchCache, Outcome, Prepared, Run, record_own_number
+from wacoex.services.ingest_run import BatchCache, Outcome, Parsed, Prepared, Run, record_own_number
 from wacoex.services.lifecycle import account_event, contact_change
 from wacoex.services.mutations import apply_pending, mutate
 from wacoex.services.ports import (
@@ -46,8 +47,27 @@ class Ingest:
         self._fetch_media = fetch_media
         self._clock = clock
 
-    def apply(self, repo: IngestRepository, receipt: Receipt, cache: BatchCache | None = None) -> Outcome:
+    def parse(self, receipt: Receipt) -> Parsed:
+        """The receipt's units of apply work. Pure CPU: callers run it outside the apply transaction."""
         facts = self._parse(receipt.body, receipt.source)
+        return Parsed(apply_units(facts), len(facts))
+
+    def apply(
+        self,
+        repo: IngestRepository,
+        receipt: Receipt,
+        cache: BatchCache | None = None,
+        *,
+        parsed: Parsed | None = None,
+        out_of_time: Callable[[], bool] | None = None,
+    ) -> Outcome:
+        """Apply the receipt's units from `receipt.progress` on.
+
+        With `out_of_time`, it stops after any unit once that says so (at least one unit is applied)
+        and the outcome says where to resume; every unit is idempotent, so resuming is safe.
+        """
+        parsed = parsed if parsed is not None else self.parse(receipt)
+        units = parsed.units
         run = Run(
             repo=repo,
             receipt=receipt,
@@ -55,13 +75,18 @@ class Ingest:
             fetch_media=self._fetch_media,
             cache=cache if cache is not None else BatchCache(),
         )
-        for fact in facts:
-            self._apply_fact(run, fact)
+        start = min(receipt.progress, len(units))
+        resume_at: int | None = None
+        for i in range(start, len(units)):
+            if out_of_time is not None and i > start and out_of_time():
+                resume_at = i
+                break
+            self._apply_fact(run, units[i])
         if repo.conversation_aliases:
             self._follow_merges(run, repo.conversation_aliases)
         repo.apply_conversation_deltas(run.deltas)
         repo.record_events(run.events, run.now)
-        return Outcome(facts=len(facts), waiting_for=sorted(run.waiting_for))
+        return Outcome(facts=parsed.facts, waiting_for=sorted(run.waiting_for), resume_at=resume_at)
 
     @staticmethod
     def _follow_merges(run: Run, aliases: dict[int, int]) -> None:

@@ -12,6 +12,16 @@ from wacoex.services.ports import ConversationDelta, EventRow, IngestRepository,
 class Outcome:
     facts: int
     waiting_for: list[str]
+    # Where the next transaction resumes when this one stopped at its lock budget; None: finished.
+    resume_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A receipt's body as units of apply work (history chunks split), and how many facts it held."""
+
+    units: list[Any]
+    facts: int
 
 
 @dataclass(slots=True)

@@ -29,6 +29,10 @@ class Receipt:
     attempts: int
     received_at: int
     applied_before: bool = False  # applied (or held) at least once: a replay or a release
+    # An application that ran out of its lock budget: units already applied, and the numbers its
+    # applied units were waiting for (kept until the receipt is held or done).
+    progress: int = 0
+    waiting_for: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -166,6 +170,12 @@ class ReceiptQueue(Protocol):
     def mark_done_many(self, done: Sequence[tuple[int, int]], at: int) -> None: ...
     def mark_failed(self, receipt_id: int, error: str, next_attempt_at: int, park: bool) -> None: ...
     def hold(self, receipt_id: int, waiting_for: list[str], facts: int, at: int) -> None: ...
+    def save_progress(self, receipt_id: int, progress: int, waiting_for: list[str]) -> None: ...
+
+
+# Due receipts read without taking any lock (SQLite's write lock included), so their bodies can be
+# parsed before the apply transaction starts: (limit, now) -> receipts.
+ReceiptPeek = Callable[[int, int], list[Receipt]]
 
 
 FactParser = Callable[[bytes, str], Sequence[Any]]

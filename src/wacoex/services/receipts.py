@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from wacoex.errors import PayloadError
 from wacoex.services.ingest import Ingest
-from wacoex.services.ingest_run import BatchCache
-from wacoex.services.ports import UnitOfWork
+from wacoex.services.ingest_run import BatchCache, Parsed
+from wacoex.services.ports import ReceiptPeek, UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")
 
@@ -31,33 +32,94 @@ class BatchResult:
     failed: int = 0
     parked: int = 0
     held: int = 0
+    # stopped at the lock budget: receipts applied in part (they resume next time) or not reached
+    partial: int = 0
+    deferred: int = 0
 
 
 class ReceiptProcessor:
-    """Applies claimed receipts; each in a savepoint so one bad receipt never blocks the others."""
+    """Applies claimed receipts; each in a savepoint so one bad receipt never blocks the others.
+
+    Bodies are parsed before the transaction starts (`peek`), so the write lock is never held for
+    parsing. With a `lock_budget` (seconds) a transaction stops taking work once it has held the lock
+    that long, or at once when `yield_to` says a webhook is waiting to be stored: the receipt it was
+    in keeps its progress and resumes in the next transaction. So no webhook, however large, holds
+    SQLite's one write lock for longer than about the budget plus one unit of work (one fact, or
+    500 messages of a history chunk).
+    """
 
     def __init__(
-        self, uow: UnitOfWork, ingest: Ingest, policy: RetryPolicy, clock: Callable[[], int]
+        self,
+        uow: UnitOfWork,
+        ingest: Ingest,
+        policy: RetryPolicy,
+        clock: Callable[[], int],
+        *,
+        peek: ReceiptPeek | None = None,
+        lock_budget: float | None = None,
+        yield_to: Callable[[], bool] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._uow = uow
         self._ingest = ingest
         self._policy = policy
         self._clock = clock
+        self._peek = peek
+        self._lock_budget = lock_budget
+        self._yield_to = yield_to
+        self._monotonic = monotonic
+        self._parsed: dict[int, Parsed] = {}
+
+    def _prepare(self, limit: int) -> None:
+        """Parse the receipts due next, outside any transaction; unparseable ones are left to `run_once`."""
+        if self._peek is None:
+            return
+        kept: dict[int, Parsed] = {}
+        for receipt in self._peek(limit, self._clock()):
+            parsed = self._parsed.get(receipt.id)
+            if parsed is None:
+                try:
+                    parsed = self._ingest.parse(receipt)
+                except PayloadError:
+                    continue
+            kept[receipt.id] = parsed
+        self._parsed = kept
+
+    def _deadline(self) -> Callable[[], bool] | None:
+        budget, yield_to, monotonic = self._lock_budget, self._yield_to, self._monotonic
+        if budget is None and yield_to is None:
+            return None
+        started = monotonic()
+
+        def out_of_time() -> bool:
+            if yield_to is not None and yield_to():
+                return True
+            return budget is not None and monotonic() - started >= budget
+
+        return out_of_time
 
     def run_once(self, limit: int = 50) -> BatchResult:
+        self._prepare(limit)
         result = BatchResult()
         with self._uow() as tx:
+            out_of_time = self._deadline()
             batch = tx.queue.claim(limit, self._clock())
             result.claimed = len(batch)
             cache = BatchCache()
             done: list[tuple[int, int]] = []
-            for receipt in batch:
+            for index, receipt in enumerate(batch):
+                if out_of_time is not None and index > 0 and out_of_time():
+                    result.deferred = len(batch) - index
+                    break
                 now = self._clock()
                 try:
+                    parsed = self._parsed.pop(receipt.id, None) or self._ingest.parse(receipt)
                     with tx.savepoint():
-                        if receipt.applied_before:
+                        if receipt.applied_before and receipt.progress == 0:
                             tx.forget_unknowns(receipt.id)
-                        outcome = self._ingest.apply(tx.repo, receipt, cache)
+                        outcome = self._ingest.apply(
+                            tx.repo, receipt, cache, parsed=parsed, out_of_time=out_of_time
+                        )
                 except PayloadError as exc:
                     # Not JSON at all: retrying cannot help. Keep it, visible and replayable.
                     tx.queue.mark_failed(receipt.id, f"unparseable: {exc}", now, park=True)
@@ -79,8 +141,15 @@ class ReceiptProcessor:
                     else:
                         result.failed += 1
                     continue
-                if outcome.waiting_for:
-                    tx.queue.hold(receipt.id, outcome.waiting_for, outcome.facts, now)
+                waiting_for = sorted({*receipt.waiting_for, *outcome.waiting_for})
+                if outcome.resume_at is not None:
+                    tx.queue.save_progress(receipt.id, outcome.resume_at, waiting_for)
+                    self._parsed[receipt.id] = parsed
+                    result.partial += 1
+                    result.deferred = len(batch) - index - 1
+                    break
+                if waiting_for:
+                    tx.queue.hold(receipt.id, waiting_for, outcome.facts, now)
                     result.held += 1
                 else:
                     done.append((receipt.id, outcome.facts))
@@ -98,6 +167,8 @@ class ReceiptProcessor:
             total.failed += r.failed
             total.parked += r.parked
             total.held += r.held
+            total.partial += r.partial
+            total.deferred += r.deferred
             if r.claimed == 0:
                 break
         return total

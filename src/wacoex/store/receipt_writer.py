@@ -12,11 +12,13 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from wacoex.store.engine import now_ms
+from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.receipts import append
 
 log = logging.getLogger("wacoex.receipts")
@@ -33,9 +35,15 @@ class _Pending:
 
 class ReceiptWriter:
     def __init__(
-        self, engine: Engine, *, max_batch: int = 1000, on_commit: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 1000,
+        on_commit: Callable[[], None] | None = None,
+        priority: IngressPriority | None = None,
     ) -> None:
         self._engine = engine
+        self._priority = priority
         self._max_batch = max_batch
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
@@ -81,7 +89,7 @@ class ReceiptWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            with self._engine.begin() as conn:
+            with self._storing(), self._engine.begin() as conn:
                 ids = append(conn, [(p.source, p.body, p.received_at) for p in batch])
         except Exception as exc:
             log.exception("could not store %d receipts", len(batch))
@@ -94,6 +102,9 @@ class ReceiptWriter:
             p.loop.call_soon_threadsafe(_resolve, p.future, rid)
         if self._on_commit is not None:
             self._on_commit()
+
+    def _storing(self) -> AbstractContextManager[None]:
+        return self._priority.storing() if self._priority is not None else nullcontext()
 
 
 def _resolve(fut: asyncio.Future[int], value: int) -> None:

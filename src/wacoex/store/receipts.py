@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from wacoex.services.ports import Receipt
 from wacoex.store.tables import receipts, unknown_items
@@ -47,6 +47,7 @@ _MARK_DONE = (
         applied_at=sa.bindparam("at"),
         error=None,
         waiting_for=None,
+        progress=None,
         attempts=receipts.c.attempts + 1,
     )
 )
@@ -59,6 +60,8 @@ _CLAIM_COLUMNS = (
     receipts.c.attempts,
     receipts.c.received_at,
     receipts.c.applied_at,
+    receipts.c.progress,
+    receipts.c.waiting_for,
 )
 _CLAIMED = sa.select(*_CLAIM_COLUMNS).where(receipts.c.id.in_(sa.bindparam("ids", expanding=True)))
 _CLAIMED_LOCKED = _CLAIMED.where(receipts.c.state == "pending").with_for_update(skip_locked=True)
@@ -79,6 +82,8 @@ def _receipt(x: Any) -> Receipt:
         attempts=x.attempts,
         received_at=x.received_at,
         applied_before=x.applied_at is not None,
+        progress=x.progress or 0,
+        waiting_for=tuple(x.waiting_for or ()) if x.progress else (),
     )
 
 
@@ -101,20 +106,7 @@ class SqlReceiptQueue:
         are locked (`FOR UPDATE SKIP LOCKED`), so a worker never holds receipts it will not apply;
         when another worker holds all of them, it takes the next unlocked receipt instead.
         """
-        r = receipts.c
-        sizes = (
-            sa.select(r.id, sa.func.length(r.body).label("size"))
-            .where(r.state == "pending", r.next_attempt_at <= now)
-            .order_by(r.id)
-            .limit(limit)
-        )
-        chosen: list[int] = []
-        total = 0
-        for row in self.conn.execute(sizes):
-            if chosen and total + row.size > max_bytes:
-                break
-            chosen.append(int(row.id))
-            total += row.size
+        chosen = _due(self.conn, limit, now, max_bytes)
         if not chosen:
             return []
         postgres = self.conn.dialect.name == "postgresql"
@@ -124,18 +116,7 @@ class SqlReceiptQueue:
         return sorted((_receipt(x) for x in rows), key=lambda rec: rec.id)
 
     def mark_done(self, receipt_id: int, facts: int, at: int) -> None:
-        self.conn.execute(
-            receipts.update()
-            .where(receipts.c.id == receipt_id)
-            .values(
-                state="done",
-                facts=facts,
-                applied_at=at,
-                error=None,
-                waiting_for=None,
-                attempts=receipts.c.attempts + 1,
-            )
-        )
+        self.mark_done_many([(receipt_id, facts)], at)
 
     def mark_done_many(self, done: Sequence[tuple[int, int]], at: int) -> None:
         """Mark (receipt id, facts) pairs done in one executemany."""
@@ -163,13 +144,54 @@ class SqlReceiptQueue:
                 waiting_for=waiting_for,
                 facts=facts,
                 applied_at=at,
+                progress=None,
                 attempts=receipts.c.attempts + 1,
             )
+        )
+
+    def save_progress(self, receipt_id: int, progress: int, waiting_for: list[str]) -> None:
+        """An application stopped at its lock budget: it resumes at unit `progress` in a later transaction."""
+        self.conn.execute(
+            receipts.update()
+            .where(receipts.c.id == receipt_id)
+            .values(progress=progress, waiting_for=waiting_for or None, next_attempt_at=0)
         )
 
     def forget_unknowns(self, receipt_id: int) -> None:
         """Before re-applying a receipt, drop what its previous application recorded as unknown."""
         self.conn.execute(unknown_items.delete().where(unknown_items.c.receipt_id == receipt_id))
+
+
+def _due(conn: Connection, limit: int, now: int, max_bytes: int) -> list[int]:
+    """Ids of up to `limit` due receipts, oldest first, within about `max_bytes` of bodies (at least one)."""
+    r = receipts.c
+    sizes = (
+        sa.select(r.id, sa.func.length(r.body).label("size"))
+        .where(r.state == "pending", r.next_attempt_at <= now)
+        .order_by(r.id)
+        .limit(limit)
+    )
+    chosen: list[int] = []
+    total = 0
+    for row in conn.execute(sizes):
+        if chosen and total + row.size > max_bytes:
+            break
+        chosen.append(int(row.id))
+        total += row.size
+    return chosen
+
+
+def sql_receipt_peek(engine: Engine, max_bytes: int = 8 * 1024 * 1024) -> Callable[[int, int], list[Receipt]]:
+    """A ReceiptPeek over `engine` (on SQLite a read-only engine: no write lock is taken)."""
+
+    def peek(limit: int, now: int) -> list[Receipt]:
+        with engine.connect() as conn:
+            ids = _due(conn, limit, now, max_bytes)
+            if not ids:
+                return []
+            return sorted((_receipt(x) for x in conn.execute(_CLAIMED, {"ids": ids})), key=lambda x: x.id)
+
+    return peek
 
 
 def release_held(conn: Connection, keys: Sequence[str]) -> int:
@@ -181,7 +203,9 @@ def release_held(conn: Connection, keys: Sequence[str]) -> int:
     ids = [h.id for h in held if wanted.intersection(h.waiting_for or [])]
     if ids:
         conn.execute(
-            receipts.update().where(receipts.c.id.in_(ids)).values(state="pending", next_attempt_at=0)
+            receipts.update()
+            .where(receipts.c.id.in_(ids))
+            .values(state="pending", next_attempt_at=0, progress=None)
         )
     return len(ids)
 
@@ -189,7 +213,9 @@ def release_held(conn: Connection, keys: Sequence[str]) -> int:
 def replay(conn: Connection, ids: Sequence[int] | None = None, *, state: str = "parked") -> int:
     """Put receipts back in the queue: the given ids, or every receipt in `state`."""
     # attempts restart: a replayed receipt gets the full retry schedule again
-    q = receipts.update().values(state="pending", next_attempt_at=0, error=None, attempts=0)
+    q = receipts.update().values(
+        state="pending", next_attempt_at=0, error=None, attempts=0, progress=None, waiting_for=None
+    )
     q = q.where(receipts.c.id.in_(list(ids))) if ids else q.where(receipts.c.state == state)
     return int(conn.execute(q).rowcount or 0)
 

@@ -54,6 +54,8 @@ receipts = sa.Table(
     sa.Column("waiting_for", Json),  # phone_number_ids / display numbers not registered yet
     sa.Column("facts", sa.Integer),
     sa.Column("applied_at", sa.BigInteger),
+    # units already applied by an unfinished application that ran out of its lock budget
+    sa.Column("progress", sa.Integer),
     sa.Index("ix_receipts_queue", "state", "next_attempt_at", "id"),
     sa.Index("ix_receipts_sha", "body_sha256"),
 )
@@ -220,6 +222,7 @@ unknown_items = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("raw", Json),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_unknown_items_receipt", "receipt_id"),
 )
 
 api_keys = sa.Table(

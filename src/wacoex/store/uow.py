@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection, Engine
 
 from wacoex.store.ingest_repo import SqlIngestRepository
+from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.receipts import SqlReceiptQueue
 
 
@@ -26,11 +27,16 @@ class SqlApplyTx:
         self.queue.forget_unknowns(receipt_id)
 
 
-def sql_unit_of_work(engine: Engine):  # type: ignore[no-untyped-def]
-    """A UnitOfWork factory over `engine`: commit on success, roll back on any exception."""
+def sql_unit_of_work(engine: Engine, priority: IngressPriority | None = None):  # type: ignore[no-untyped-def]
+    """A UnitOfWork factory over `engine`: commit on success, roll back on any exception.
+
+    With `priority` (SQLite), a transaction begins only once no webhook is waiting to be stored.
+    """
 
     @contextmanager
     def uow() -> Iterator[SqlApplyTx]:
+        if priority is not None:
+            priority.let_writers_first()
         with engine.begin() as conn:
             yield SqlApplyTx(conn)
 

@@ -7,17 +7,17 @@ field name, so both forms yield the same facts (spec §2.1). Phase and progress 
 from __future__ import annotations
 
 from wacoex.domain.facts import AnyFact, Source, Unknown
-from wacoex.whatsapp.envelope import ENVELOPE, parse_meta
+from wacoex.whatsapp.envelope import ENVELOPE, MAX_UNKNOWN, FactList, parse_meta
 from wacoex.whatsapp.fields import parse_change
 from wacoex.whatsapp.fields._common import to_str
 
 
-def parse_360dialog(body: object) -> list[AnyFact]:
+def parse_360dialog(body: object, max_unknown: int = MAX_UNKNOWN) -> list[AnyFact]:
     """All facts of a 360dialog webhook body, whichever of its two envelopes it uses."""
     if type(body) is not dict:
         return [Unknown(source=Source(field=ENVELOPE), reason="body is not a JSON object", raw=body)]
     if "entry" in body:
-        return parse_meta(body)
+        return parse_meta(body, max_unknown)
     event = body.get("event")
     data = body.get("data")
     if type(event) is not str or not event or "data" not in body:
@@ -26,4 +26,7 @@ def parse_360dialog(body: object) -> list[AnyFact]:
     waba_id = None
     if type(data) is dict:
         waba_id = to_str(data.get("id")) or None
-    return parse_change(event, data, waba_id, None)
+    facts = FactList(max_unknown)
+    for fact in parse_change(event, data, waba_id, None):
+        facts.add(fact)
+    return facts.close()
