@@ -226,6 +226,7 @@ def test_a_waiting_webhook_makes_the_apply_commit_after_the_unit_it_is_in(
     assert gw.post(p.envelope("messages", {"messages": items})).status_code == 200
     priority = IngressPriority(str(tmp_path / "probe.ingress-lock"))
     ingest = Ingest(parse_bytes, fetch_media=False, clock=now_ms)
+    ticks = iter(range(10**6))  # a clock where every look at it is a second later
     processor = ReceiptProcessor(
         sql_unit_of_work(gw.container.engine),
         ingest,
@@ -233,6 +234,7 @@ def test_a_waiting_webhook_makes_the_apply_commit_after_the_unit_it_is_in(
         now_ms,
         lock_budget=60.0,
         yield_to=priority.waiting,
+        monotonic=lambda: float(next(ticks)),
     )
     storing = threading.Event()
     release = threading.Event()
@@ -246,7 +248,8 @@ def test_a_waiting_webhook_makes_the_apply_commit_after_the_unit_it_is_in(
     t.start()
     try:
         assert storing.wait(10)
-        assert processor.run_once(50).partial == 1  # a whole minute of budget, yet it stopped
+        # A minute of budget, yet it stopped once it had done its quantum of work (here: one unit).
+        assert processor.run_once(50).partial == 1
         assert gw.scalar("SELECT count(*) FROM messages") == 1
     finally:
         release.set()

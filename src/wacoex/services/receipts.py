@@ -14,6 +14,9 @@ from wacoex.services.ports import ReceiptPeek, UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")
 
+MIN_SLICE = 0.01
+"""Seconds of work an apply transaction does before it gives way to a webhook waiting to be stored."""
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -69,6 +72,9 @@ class ReceiptProcessor:
         self._yield_to = yield_to
         self._monotonic = monotonic
         self._parsed: dict[int, Parsed] = {}
+        # The lookups of a receipt stopped at the budget live on into the transaction that resumes
+        # it, as they lived for its whole application when it took one transaction.
+        self._resumed: tuple[int, BatchCache] | None = None
 
     def _prepare(self, limit: int) -> None:
         """Parse the receipts due next, outside any transaction; unparseable ones are left to `run_once`."""
@@ -90,11 +96,15 @@ class ReceiptProcessor:
         if budget is None and yield_to is None:
             return None
         started = monotonic()
+        # A writer waiting gets the lock after at most this much work (and the unit in progress):
+        # committing after every unit under steady ingress would spend the apply on commits.
+        quantum = min(budget, MIN_SLICE) if budget is not None else MIN_SLICE
 
         def out_of_time() -> bool:
-            if yield_to is not None and yield_to():
+            spent = monotonic() - started
+            if yield_to is not None and spent >= quantum and yield_to():
                 return True
-            return budget is not None and monotonic() - started >= budget
+            return budget is not None and spent >= budget
 
         return out_of_time
 
@@ -105,7 +115,9 @@ class ReceiptProcessor:
             out_of_time = self._deadline()
             batch = tx.queue.claim(limit, self._clock())
             result.claimed = len(batch)
-            cache = BatchCache()
+            resumed, self._resumed = self._resumed, None
+            same = resumed is not None and batch and batch[0].id == resumed[0]
+            cache = resumed[1] if same and resumed is not None else BatchCache()
             done: list[tuple[int, int]] = []
             for index, receipt in enumerate(batch):
                 if out_of_time is not None and index > 0 and out_of_time():
@@ -145,6 +157,7 @@ class ReceiptProcessor:
                 if outcome.resume_at is not None:
                     tx.queue.save_progress(receipt.id, outcome.resume_at, waiting_for)
                     self._parsed[receipt.id] = parsed
+                    self._resumed = (receipt.id, cache)
                     result.partial += 1
                     result.deferred = len(batch) - index - 1
                     break
