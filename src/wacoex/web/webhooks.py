@@ -18,6 +18,7 @@ from fastapi.responses import PlainTextResponse
 
 from wacoex.bootstrap import Container
 from wacoex.config import Settings
+from wacoex.web.api.models import ErrorBody, WebhookAck
 from wacoex.whatsapp.signature import verify_hmac_hex, verify_hub_signature
 
 router = APIRouter(tags=["webhooks"])
@@ -125,7 +126,39 @@ async def _read(receive: Receive, headers: Mapping[str, str], limit: int) -> byt
             return bytes(chunks)
 
 
-@router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
+def _json_error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_STORED = {"model": WebhookAck, "description": "the body is stored durably; it is applied later"}
+_TOO_LARGE = _json_error("the body is over WACOEX_MAX_WEBHOOK_BYTES (declared or actual); nothing is stored")
+_ANY_JSON = {
+    "requestBody": {
+        "required": True,
+        "description": "the webhook body, stored as received (even when it is not JSON)",
+        "content": {"application/json": {"schema": {}}},
+    }
+}
+
+
+@router.get(
+    "/webhooks/whatsapp",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "hub.challenge"},
+        403: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "hub.mode is not subscribe or hub.verify_token is not WACOEX_VERIFY_TOKEN",
+        },
+    },
+    openapi_extra={
+        "parameters": [
+            {"name": "hub.mode", "in": "query", "schema": {"type": "string"}},
+            {"name": "hub.verify_token", "in": "query", "schema": {"type": "string"}},
+            {"name": "hub.challenge", "in": "query", "schema": {"type": "string"}},
+        ]
+    },
+)
 async def verify_subscription(request: Request) -> Response:
     """Meta's subscription handshake: echo hub.challenge when hub.verify_token matches."""
     q = request.query_params
@@ -145,13 +178,54 @@ async def _route(request: Request, source: str) -> Response:
     return Response(payload, status_code=status, media_type="application/json")
 
 
-@router.post("/webhooks/whatsapp")
+@router.post(
+    "/webhooks/whatsapp",
+    response_model=WebhookAck,
+    responses={
+        200: _STORED,
+        401: _json_error("no X-Hub-Signature-256 header; nothing is stored"),
+        403: _json_error("X-Hub-Signature-256 matches no configured app secret; nothing is stored"),
+        413: _TOO_LARGE,
+    },
+    openapi_extra={
+        **_ANY_JSON,
+        "parameters": [
+            {
+                "name": "X-Hub-Signature-256",
+                "in": "header",
+                "required": True,
+                "description": "sha256=HMAC-SHA256 of the raw body with the app secret",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
+)
 async def receive_meta(request: Request) -> Response:
     """Meta's webhooks (every field): signature over the raw bytes, durable receipt, then 200."""
     return await _route(request, "meta")
 
 
-@router.post("/webhooks/360dialog")
+@router.post(
+    "/webhooks/360dialog",
+    response_model=WebhookAck,
+    responses={
+        200: _STORED,
+        401: _json_error("no authentication header where one is required; nothing is stored"),
+        403: _json_error("a signature or secret header that does not match; nothing is stored"),
+        413: _TOO_LARGE,
+    },
+    openapi_extra={
+        **_ANY_JSON,
+        "parameters": [
+            {
+                "name": "x-360dialog-signature",
+                "in": "header",
+                "description": "partner webhooks: HMAC-SHA256 hex of the raw body with the platform secret",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
+)
 async def receive_360dialog(request: Request) -> Response:
     """360dialog: partner webhooks ({id, event, data}) and phone-number webhooks (Meta's envelope)."""
     return await _route(request, "360dialog")

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+# What a datetime (and ISO 8601's four-digit year) can hold, in epoch milliseconds.
+_MIN_MS = int((datetime(1, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1000)
+_MAX_MS = int((datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1000)
+
 
 def iso(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+    """An optional timestamp; null too when WhatsApp sent one outside the years 1 to 9999."""
+    if ms is None or not _MIN_MS <= ms <= _MAX_MS:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def at(ms: int) -> datetime:
-    """A required timestamp (epoch milliseconds) as an aware UTC datetime."""
+    """A required timestamp (epoch milliseconds, always ours) as an aware UTC datetime."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class ReceiptState(StrEnum):
+    """The states of store/receipts.py."""
+
+    pending = "pending"
+    done = "done"
+    held = "held"
+    parked = "parked"
 
 
 class Number(BaseModel):
@@ -137,7 +154,7 @@ class Receipt(BaseModel):
     id: int
     source: str
     received_at: datetime
-    state: str = Field(description="pending | done | held | parked")
+    state: ReceiptState
     attempts: int
     error: str | None
     waiting_for: list[str] | None
@@ -167,8 +184,15 @@ class UnknownPage(Page):
     items: list[UnknownItem]
 
 
+class WebhookAck(BaseModel):
+    status: str = Field(description='always "ok": the body is stored durably')
+
+
 class ErrorDetail(BaseModel):
-    code: str = Field(description="not_found | conflict | invalid_input | unauthorized | ...")
+    code: str = Field(
+        description="not_found | method_not_allowed | invalid_input | unauthorized | "
+        "payload_too_large | conflict | internal_error | ..."
+    )
     message: str
     details: Any = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.engine import Connection, Row
 
@@ -14,8 +14,9 @@ from wacoex.store import queries
 from wacoex.store import receipts as receipt_store
 from wacoex.store.engine import now_ms
 from wacoex.store.numbers import list_numbers
-from wacoex.web.api import cursor, models
-from wacoex.web.api.models import at, iso
+from wacoex.web.api import models
+from wacoex.web.api.cursor import BY_ID, BY_TIME_ID, BY_TIME_WAMID, INT64_MAX, Shape
+from wacoex.web.api.models import ReceiptState, at, iso
 from wacoex.web.deps import connection, require_api_key
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -26,6 +27,28 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"], responses=_ERRORS)
 
 Limit = Query(50, ge=1, le=500)
+
+
+def _cursor(shape: Shape) -> Any:
+    # The pattern is checked by Shape.decode (one message for every malformed cursor); OpenAPI
+    # carries it so that every string a client can build from the document is a valid cursor.
+    return Query(
+        "",
+        alias="cursor",
+        description="next_cursor of the previous page; empty or absent for the first page",
+        json_schema_extra={"pattern": shape.pattern, "maxLength": shape.max_length},
+    )
+
+
+def _id() -> Any:
+    # Ids are signed 64-bit on SQLite and PostgreSQL, and start at 1. A fresh Path per route: one
+    # shared by two routes answered "conversation_id: Field required" on the second.
+    return Path(ge=1, le=INT64_MAX)
+
+
+def _pnid() -> Any:
+    # Any registered phone_number_id (the column holds 64 characters); PostgreSQL text cannot hold NUL.
+    return Path(max_length=64, pattern="^[^\\x00]+$", examples=["106540352242922"])
 
 
 def _number(conn: Connection, phone_number_id: str) -> Row[Any]:
@@ -57,7 +80,7 @@ def get_numbers(conn: Connection = Depends(connection)) -> list[models.Number]:
 
 
 @router.get("/numbers/{phone_number_id}", response_model=models.Number)
-def get_number(phone_number_id: str, conn: Connection = Depends(connection)) -> models.Number:
+def get_number(phone_number_id: str = _pnid(), conn: Connection = Depends(connection)) -> models.Number:
     return _number_model(_number(conn, phone_number_id))
 
 
@@ -83,16 +106,14 @@ def _contact(r: Row[Any]) -> models.Contact:
 
 @router.get("/numbers/{phone_number_id}/conversations", response_model=models.ConversationPage)
 def get_conversations(
-    phone_number_id: str,
+    phone_number_id: str = _pnid(),
     limit: int = Limit,
-    cursor_: str | None = Query(None, alias="cursor"),
+    cursor_: str = _cursor(BY_TIME_ID),
     conn: Connection = Depends(connection),
 ) -> models.ConversationPage:
+    after = BY_TIME_ID.decode(cursor_)
     number = _number(conn, phone_number_id)
-    after = cursor.decode(cursor_, 2)
-    rows = queries.conversations_page(
-        conn, number.id, limit=limit + 1, after=(int(after[0]), int(after[1])) if after else None
-    )
+    rows = queries.conversations_page(conn, number.id, limit=limit + 1, after=after)
     now = now_ms()
     items = [
         models.Conversation(
@@ -106,7 +127,8 @@ def get_conversations(
         )
         for r in rows[:limit]
     ]
-    return models.ConversationPage(items=items, next_cursor=cursor.next_page(rows, limit, "sort_at", "id"))
+    next_cursor = BY_TIME_ID.next_page(rows, limit, "sort_at", "id")
+    return models.ConversationPage(items=items, next_cursor=next_cursor)
 
 
 def _media(r: Row[Any]) -> dict[str, Any] | None:
@@ -153,23 +175,25 @@ def message_model(r: Row[Any]) -> models.Message:
 
 @router.get("/conversations/{conversation_id}/messages", response_model=models.MessagePage)
 def get_messages(
-    conversation_id: int,
+    conversation_id: int = _id(),
     limit: int = Limit,
-    cursor_: str | None = Query(None, alias="cursor"),
+    cursor_: str = _cursor(BY_TIME_WAMID),
     conn: Connection = Depends(connection),
 ) -> models.MessagePage:
+    after = BY_TIME_WAMID.decode(cursor_)
     if queries.conversation(conn, conversation_id) is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
-    after = cursor.decode(cursor_, 2)
-    rows = queries.messages_page(
-        conn, conversation_id, limit=limit + 1, after=(int(after[0]), str(after[1])) if after else None
-    )
+    rows = queries.messages_page(conn, conversation_id, limit=limit + 1, after=after)
     items = [message_model(r) for r in rows[:limit]]
-    return models.MessagePage(items=items, next_cursor=cursor.next_page(rows, limit, "sort_at", "wamid"))
+    return models.MessagePage(
+        items=items, next_cursor=BY_TIME_WAMID.next_page(rows, limit, "sort_at", "wamid")
+    )
 
 
 @router.get("/numbers/{phone_number_id}/history-sync", response_model=models.HistorySync)
-def get_history_sync(phone_number_id: str, conn: Connection = Depends(connection)) -> models.HistorySync:
+def get_history_sync(
+    phone_number_id: str = _pnid(), conn: Connection = Depends(connection)
+) -> models.HistorySync:
     number = _number(conn, phone_number_id)
     phases = [
         models.HistoryPhase(
@@ -195,16 +219,25 @@ def get_history_sync(phone_number_id: str, conn: Connection = Depends(connection
     )
 
 
+def _before_first(after: tuple[Any, ...] | None) -> bool:
+    """A cursor before id 1: nothing precedes it (the store reads 0 as "no cursor")."""
+    return after is not None and after[0] < 1
+
+
 @router.get("/receipts", response_model=models.ReceiptPage)
 def get_receipts(
-    state: str | None = None,
+    state: ReceiptState | None = Query(None, description="only receipts in this state"),
     limit: int = Limit,
-    cursor_: str | None = Query(None, alias="cursor"),
+    cursor_: str = _cursor(BY_ID),
     conn: Connection = Depends(connection),
 ) -> models.ReceiptPage:
-    after = cursor.decode(cursor_, 1)
-    rows = receipt_store.list_receipts(
-        conn, state=state, limit=limit + 1, before_id=int(after[0]) if after else None
+    after = BY_ID.decode(cursor_)
+    rows = (
+        []
+        if _before_first(after)
+        else receipt_store.list_receipts(
+            conn, state=state, limit=limit + 1, before_id=after[0] if after else None
+        )
     )
     items = [
         models.Receipt(
@@ -220,11 +253,11 @@ def get_receipts(
         )
         for r in rows[:limit]
     ]
-    return models.ReceiptPage(items=items, next_cursor=cursor.next_page(rows, limit, "id"))
+    return models.ReceiptPage(items=items, next_cursor=BY_ID.next_page(rows, limit, "id"))
 
 
 @router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
-def replay_receipt(receipt_id: int, request: Request) -> models.Replayed:
+def replay_receipt(request: Request, receipt_id: int = _id()) -> models.Replayed:
     """Queue a receipt to be applied again (idempotent); the worker picks it up."""
     container = request.app.state.container
     with container.engine.begin() as conn:
@@ -238,12 +271,16 @@ def replay_receipt(receipt_id: int, request: Request) -> models.Replayed:
 @router.get("/unknown", response_model=models.UnknownPage)
 def get_unknown(
     limit: int = Limit,
-    cursor_: str | None = Query(None, alias="cursor"),
+    cursor_: str = _cursor(BY_ID),
     conn: Connection = Depends(connection),
 ) -> models.UnknownPage:
     """What WhatsApp sent that we could not interpret: stored raw, never dropped."""
-    after = cursor.decode(cursor_, 1)
-    rows = queries.unknown_page(conn, limit=limit + 1, before_id=int(after[0]) if after else None)
+    after = BY_ID.decode(cursor_)
+    rows = (
+        []
+        if _before_first(after)
+        else queries.unknown_page(conn, limit=limit + 1, before_id=after[0] if after else None)
+    )
     items = [
         models.UnknownItem(
             id=r.id,
@@ -256,11 +293,11 @@ def get_unknown(
         )
         for r in rows[:limit]
     ]
-    return models.UnknownPage(items=items, next_cursor=cursor.next_page(rows, limit, "id"))
+    return models.UnknownPage(items=items, next_cursor=BY_ID.next_page(rows, limit, "id"))
 
 
 @router.get("/media/{sha256}", response_class=FileResponse)
-def get_media(sha256: str, request: Request) -> FileResponse:
+def get_media(request: Request, sha256: str = Path(pattern="^[0-9a-f]{64}$")) -> FileResponse:
     """A stored media file by its SHA-256 (the `media.url` of a message)."""
     found = request.app.state.container.media_store.file(sha256)
     if found is None:
