@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 2.0
     fetch_media: bool = True
     dev: bool = False
+    # HTTP limits of `wacoex serve`, enforced in web/http_limits.py without a reverse proxy
+    # (docs/configuration.md#http-limits says why each default is what it is).
+    http_max_header_bytes: int = Field(default=32 * 1024, gt=0)
+    http_max_headers: int = Field(default=100, gt=0)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_keepalive_seconds: float = Field(default=5.0, gt=0)
+    http_max_connections: int = Field(default=1000, gt=0)
 
     @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets", mode="before")
     @classmethod
