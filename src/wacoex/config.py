@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     apply_lock_budget_ms: int = Field(default=100, ge=1, le=60_000)
     max_unknown_per_receipt: int = Field(default=100, ge=1, le=100_000)
     dev: bool = False
+    # HTTP limits of `wacoex serve`, enforced in web/http_limits.py without a reverse proxy
+    # (docs/configuration.md#http-limits says why each default is what it is).
+    http_max_header_bytes: int = Field(default=32 * 1024, gt=0)
+    http_max_headers: int = Field(default=100, gt=0)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_keepalive_seconds: float = Field(default=5.0, gt=0)
+    http_max_connections: int = Field(default=1000, gt=0)
 
     @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets", mode="before")
     @classmethod
