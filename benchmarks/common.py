@@ -33,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 
 APP_SECRET = "bench-app-secret-7f3a"
 VERIFY_TOKEN = "bench-verify-token"
-ADMIN_KEY = "bench-admin-key"
+ADMIN_KEY = "bench-admin-key-5e1d"  # `wacoex serve` wants 16 characters or more
 PNID = "106540352242922"
 BUSINESS = "15550783881"
 WABA = "102290129340398"

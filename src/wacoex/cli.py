@@ -1,4 +1,4 @@
-"""The `wacoex` command line."""
+"""The `wacoex` command line. Every expected failure ends with one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -13,13 +13,72 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from wacoex.config import Settings, load_settings
 from wacoex.emulator.cli import emulator_command
-from wacoex.errors import WacoexError
-from wacoex.store.engine import safe_url
+from wacoex.errors import ConfigError, InvalidInput, WacoexError
 
-app = typer.Typer(help="wacoex: WhatsApp Coexistence gateway and emulator.", no_args_is_help=True)
+
+class _OneLineErrors(TyperGroup):
+    """The one place where a command's failure becomes one line and an exit code.
+
+    0 success; 1 the command failed (database unreachable or missing, unknown receipt, conflict);
+    2 bad settings or options (Typer's own usage errors keep exit 2 and their format). Anything
+    not recognised here is a bug and keeps its traceback.
+    """
+
+    database_url: str | None = None  # the URL of the command that runs (set by _settings)
+
+    def invoke(self, ctx: Any) -> Any:
+        _OneLineErrors.database_url = None
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:
+            explained = _explain(exc, _OneLineErrors.database_url)
+            if explained is None:
+                raise
+            message, code = explained
+            typer.echo(typer.style("error:", fg="red") + " " + " ".join(message.split()), err=True)
+            raise typer.Exit(code) from None
+
+
+def _explain(exc: Exception, url: str | None) -> tuple[str, int] | None:
+    """(one-line message, exit code) for a failure a user can cause, or None for a bug."""
+    import sqlalchemy as sa
+    from alembic.util import CommandError
+
+    from wacoex.store.engine import safe_url
+
+    if isinstance(exc, WacoexError):
+        return exc.message, 2 if isinstance(exc, ConfigError | InvalidInput) else 1
+    shown = safe_url(url) if url else "the database"
+    if isinstance(exc, sa.exc.DBAPIError):
+        # The driver's own words, without SQLAlchemy's statement and parameters (they may hold tokens).
+        return f"database {shown}: {exc.orig if exc.orig is not None else exc}", 1
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return f"database {shown}: {str(exc).split(chr(10))[0]}", 1
+    if isinstance(exc, ImportError) and (exc.name or "").partition(".")[0] in ("psycopg", "sqlite3"):
+        return f"database {shown}: its driver {exc.name} is not installed", 1
+    if isinstance(exc, CommandError):  # e.g. a schema migrated by a newer wacoex
+        return f"database {shown}: {exc}", 1
+    if isinstance(exc, OSError) and exc.filename:
+        database = sa.engine.make_url(url).database if url and url.startswith("sqlite") else None
+        if database and Path(database).is_relative_to(Path(str(exc.filename))):
+            return f"cannot create the folder {exc.filename} of database {database}: {exc.strerror}", 1
+        return f"cannot create or open {exc.filename}: {exc.strerror}", 1
+    return None
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    help="wacoex: WhatsApp Coexistence gateway and emulator.",
+    no_args_is_help=True,
+    # A bug's traceback must not print local variables: they hold the settings and their secrets.
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 numbers_app = typer.Typer(help="Numbers the gateway serves.", no_args_is_help=True)
 receipts_app = typer.Typer(help="Raw webhook receipts: inspect and replay.", no_args_is_help=True)
@@ -35,20 +94,39 @@ DbOpt = Annotated[str | None, typer.Option("--database-url", help="overrides WAC
 
 
 def _settings(config: Path | None, database_url: str | None = None, **extra: Any) -> Settings:
+    import sqlalchemy as sa
+
+    settings = load_settings(config, database_url=database_url, **extra)
     try:
-        return load_settings(config, database_url=database_url, **extra)
-    except WacoexError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        sa.engine.make_url(settings.database_url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        # Checked here, not in Settings: config stays free of SQLAlchemy. The URL is not repeated
+        # (it may hold a password).
+        raise ConfigError("invalid configuration: WACOEX_DATABASE_URL is not a valid database URL") from exc
+    _OneLineErrors.database_url = settings.database_url
+    return settings
 
 
 @contextmanager
 def _engine(settings: Settings) -> Iterator[Any]:
-    """A migrated engine for one command, disposed afterwards (no connection outlives the command)."""
+    """A migrated engine for one command that writes, disposed afterwards (a SQLite file may be created)."""
     from wacoex.store.engine import make_engine, upgrade
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _read_engine(settings: Settings) -> Iterator[Any]:
+    """An engine for a command that only reads: the database must exist with the current schema."""
+    from wacoex.store.engine import make_engine, require_schema
+
+    require_schema(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=1, read_only=True)
     try:
         yield engine
     finally:
@@ -68,15 +146,17 @@ def serve(
     database_url: DbOpt = None,
 ) -> None:
     """Run the gateway: webhooks, REST API, and (unless --no-worker) the receipt worker."""
+    # 0 ("any free port") is refused too: the banner and the webhook URL at Meta need the real one.
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"--port must be between 1 and 65535, not {port}")
+    settings = _settings(config, database_url, dev=dev or None)
+    settings.check()  # before the web stack is even imported: a bad setting fails fast
+
+    from wacoex.store.engine import safe_url
     from wacoex.web import server
     from wacoex.web.app import create_app, serving_app
 
-    settings = _settings(config, database_url, dev=dev or None)
-    try:
-        application = create_app(settings, run_worker=not no_worker)
-    except WacoexError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+    application = create_app(settings, run_worker=not no_worker)
     console.print(f"wacoex gateway on http://{host}:{port}  (database: {safe_url(settings.database_url)})")
     server.run(serving_app(application), host=host, port=port, settings=settings, access_log=access_log)
 
@@ -85,6 +165,7 @@ def serve(
 def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """Apply stored receipts (run several against PostgreSQL to scale out)."""
     from wacoex.bootstrap import build
+    from wacoex.store.engine import safe_url
 
     settings = _settings(config, database_url, dev=True)
     container = build(settings)
@@ -135,20 +216,16 @@ def numbers_add(
     """Register a number the gateway serves. Webhooks already held for it are applied."""
     from wacoex.store.numbers import add_number
 
-    try:
-        with _engine(_settings(config, database_url, dev=True)) as engine, engine.begin() as conn:
-            number, released = add_number(
-                conn,
-                phone_number_id=phone_number_id,
-                display_phone_number=display_phone_number,
-                waba_id=waba_id,
-                provider=provider,
-                coexistence=coexistence,
-                access_token=access_token,
-            )
-    except WacoexError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from exc
+    with _engine(_settings(config, database_url, dev=True)) as engine, engine.begin() as conn:
+        number, released = add_number(
+            conn,
+            phone_number_id=phone_number_id,
+            display_phone_number=display_phone_number,
+            waba_id=waba_id,
+            provider=provider,
+            coexistence=coexistence,
+            access_token=access_token,
+        )
     console.print(
         f"registered {number.phone_number_id} (+{number.display_phone_number}); "
         f"{released} held receipt(s) released"
@@ -160,7 +237,7 @@ def numbers_list(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """List registered numbers."""
     from wacoex.store.numbers import list_numbers
 
-    with _engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
+    with _read_engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
         rows = list_numbers(conn)
     table = Table("phone_number_id", "display", "waba_id", "provider", "coex", "state", "history")
     for r in rows:
@@ -186,7 +263,7 @@ def receipts_list(
     """List receipts, newest first, with their state and last error."""
     from wacoex.store.receipts import counts, list_receipts
 
-    with _engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
+    with _read_engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
         rows = list_receipts(conn, state=state, limit=limit)
         totals = counts(conn)
     table = Table("id", "source", "state", "attempts", "size", "facts", "error / waiting for")
@@ -211,19 +288,26 @@ def receipts_replay(
 ) -> None:
     """Re-apply receipts (idempotent: applying one twice changes nothing)."""
     from wacoex.bootstrap import build
+    from wacoex.store.engine import require_schema
     from wacoex.store.receipts import replay
 
     settings = _settings(config, database_url, dev=True)
+    # Receipts live in an existing database: never create one to replay nothing. An older schema is
+    # migrated, as `wacoex worker` would, since applying needs the newest one.
+    require_schema(settings.database_url, current=False)
     container = build(settings)
-    with container.engine.begin() as conn:
-        n = replay(conn, ids or None, state=state)
-    console.print(f"{n} receipt(s) queued again")
-    if apply_now and n:
-        result = container.processor.drain(settings.worker_batch)
-        console.print(
-            f"applied: done={result.done} held={result.held} failed={result.failed} parked={result.parked}"
-        )
-    container.dispose()
+    try:
+        with container.engine.begin() as conn:
+            n = replay(conn, ids or None, state=state)
+        console.print(f"{n} receipt(s) queued again")
+        if apply_now and n:
+            result = container.processor.drain(settings.worker_batch)
+            console.print(
+                f"applied: done={result.done} held={result.held} "
+                f"failed={result.failed} parked={result.parked}"
+            )
+    finally:
+        container.dispose()
 
 
 @apikeys_app.command("create")

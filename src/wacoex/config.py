@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from wacoex.errors import ConfigError
@@ -15,6 +15,12 @@ from wacoex.errors import ConfigError
 DEV_APP_SECRET = "dev-app-secret"
 DEV_VERIFY_TOKEN = "dev-verify-token"
 DEV_ADMIN_KEY = "dev-admin-key"
+# Bearer values the operator chooses (compared as they are, guessable online): outside --dev they must
+# be at least this long: 16 random characters are 64 bits even as hex, out of reach of online guessing.
+MIN_SECRET_LENGTH = 16
+
+# psycopg 3 under every PostgreSQL spelling (store/engine.py); other databases or drivers are not supported.
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg")
 
 MAX_WEBHOOK_BYTES = 3 * 1024 * 1024 + 512 * 1024  # Meta's 3 MB limit plus a margin
 
@@ -64,24 +70,68 @@ class Settings(BaseSettings):
                 try:
                     return json.loads(text)
                 except ValueError as exc:
-                    raise ValueError(f"not a JSON list: {text!r}") from exc
+                    # Never echo the value: it holds secrets.
+                    raise ValueError(f"not a JSON list ({exc})") from exc
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets")
+    @classmethod
+    def _no_empty_secret(cls, value: list[str]) -> list[str]:
+        # An empty secret would accept an empty header or a signature made with an empty key: refused
+        # even with --dev, since nobody means it.
+        if any(not secret.strip() for secret in value):
+            raise ValueError("contains an empty secret")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme, sep, _ = value.partition("://")
+        if not sep:
+            # The value may hold a password: it is not repeated.
+            raise ValueError(
+                "not a database URL: use sqlite:///path/to/wacoex.db or postgresql://user@host/db"
+            )
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"unsupported database {scheme!r}: wacoex runs on sqlite:///… or postgresql://… (psycopg 3)"
+            )
+        return value
+
+    @field_validator("verify_token", "admin_api_key")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
     def check(self) -> None:
-        """Refuse default secrets outside development."""
+        """Refuse default or short secrets outside development (one line naming the settings)."""
         if self.dev:
             return
-        weak = []
+        default = []
         if DEV_APP_SECRET in self.app_secrets or not self.app_secrets:
-            weak.append("WACOEX_APP_SECRETS")
+            default.append("WACOEX_APP_SECRETS")
         if self.verify_token == DEV_VERIFY_TOKEN:
-            weak.append("WACOEX_VERIFY_TOKEN")
+            default.append("WACOEX_VERIFY_TOKEN")
         if self.admin_api_key == DEV_ADMIN_KEY:
-            weak.append("WACOEX_ADMIN_API_KEY")
-        if weak:
+            default.append("WACOEX_ADMIN_API_KEY")
+        short = []
+        if self.verify_token != DEV_VERIFY_TOKEN and len(self.verify_token) < MIN_SECRET_LENGTH:
+            short.append("WACOEX_VERIFY_TOKEN")
+        if self.admin_api_key != DEV_ADMIN_KEY and len(self.admin_api_key) < MIN_SECRET_LENGTH:
+            short.append("WACOEX_ADMIN_API_KEY")
+        if any(len(secret) < MIN_SECRET_LENGTH for secret in self.dialog360_header_secrets):
+            short.append("WACOEX_DIALOG360_HEADER_SECRETS")
+        problems = []
+        if default:
+            problems.append("set " + ", ".join(default))
+        if short:
+            problems.append(", ".join(short) + f" must be at least {MIN_SECRET_LENGTH} characters")
+        if problems:
             raise ConfigError(
-                "refusing to start with default secrets: set " + ", ".join(weak) + " (or pass --dev)"
+                "refusing to start with default or weak secrets: " + "; ".join(problems) + " (or pass --dev)"
             )
 
     @property
@@ -97,7 +147,12 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         file = Path(path)
         if not file.exists():
             raise ConfigError(f"config file {file} does not exist")
-        for lineno, line in enumerate(file.read_text().splitlines(), 1):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(f"cannot read config file {file}: {reason}") from exc
+        for lineno, line in enumerate(text.splitlines(), 1):
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
@@ -112,5 +167,26 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration: " + describe(exc)) from exc
     except Exception as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from exc
+        raise ConfigError("invalid configuration: " + " ".join(str(exc).split())) from exc
+
+
+def describe(exc: ValidationError) -> str:
+    """A ValidationError as one line naming each setting (`WACOEX_...: problem`), values left out.
+
+    pydantic's own text spans several lines and repeats the input, which may be a secret.
+    """
+    problems = []
+    for error in exc.errors():
+        loc = error.get("loc", ())
+        name = f"WACOEX_{str(loc[0]).upper()}" if loc else "settings"
+        if len(loc) > 1:
+            name += "[" + "][".join(str(part) for part in loc[1:]) + "]"
+        if error.get("type") == "extra_forbidden":
+            message = "not a setting"
+        else:
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+        problems.append(f"{name}: {' '.join(message.split())}")
+    return "; ".join(problems)

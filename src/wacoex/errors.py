@@ -2,6 +2,7 @@
 
 WacoexError
 ├── ConfigError                 settings that cannot work (default secrets outside --dev, ...)
+├── DatabaseUnavailable         the database does not exist or has no (current) wacoex schema
 ├── NotFound                    a number, conversation, message or receipt that does not exist
 ├── Conflict                    the request clashes with existing state (duplicate number, ...)
 ├── InvalidInput                the caller sent something we cannot accept
@@ -26,6 +27,12 @@ class WacoexError(Exception):
 
 class ConfigError(WacoexError):
     code = "config_error"
+
+
+class DatabaseUnavailable(WacoexError):
+    """Raised where nothing may be created or migrated (read-only commands)."""
+
+    code = "database_unavailable"
 
 
 class NotFound(WacoexError):

@@ -113,7 +113,8 @@ def test_cli_numbers_add_list_and_apikey(db_url: str) -> None:
             *args,
         ],
     )
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # a bad option value, like Typer's own usage errors
+    assert bad.output == "error: provider must be 'meta' or '360dialog', not 'twilio'\n"
     listed = runner.invoke(app, ["numbers", "list", *args])
     assert "123" in listed.output
     assert "360dialog" in listed.output

@@ -7,11 +7,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from wacoex.cli import app
+from wacoex.errors import Conflict
 from wacoex.store.engine import alembic_config, current_revision, make_engine, upgrade
 from wacoex.store.tables import metadata
 
@@ -59,5 +61,50 @@ def test_processes_migrating_at_once_all_succeed(db_url: str, tmp_path: Path) ->
     engine = make_engine(db_url)
     try:
         assert current_revision(engine) == _head(db_url)
+    finally:
+        engine.dispose()
+
+
+def _fresh(db_url: str, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the session's PostgreSQL database emptied."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/fresh.db"
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    return db_url
+
+
+def test_shared_display_numbers_stop_the_migration_and_are_named(db_url: str, tmp_path: Path) -> None:
+    url = _fresh(db_url, tmp_path)
+    upgrade(url, "0005")  # before display numbers were unique
+    engine = make_engine(url)
+    insert = sa.text(
+        "INSERT INTO numbers (phone_number_id, display_phone_number, waba_id, provider, coexistence,"
+        " state, history_state, created_at, updated_at)"
+        " VALUES (:p, :d, 'w', 'meta', false, 'connected', 'none', 0, 0)"
+    )
+    try:
+        with engine.begin() as conn:
+            for pnid, display in [("a", "155"), ("b", "155"), ("c", "166"), ("d", "177"), ("e", "166")]:
+                conn.execute(insert, {"p": pnid, "d": display})
+        with pytest.raises(Conflict) as caught:
+            upgrade(url)
+        assert caught.value.message.startswith(
+            "cannot make display numbers unique (migration 0006): "
+            "+155 is registered for numbers a, b; +166 is registered for numbers c, e."
+        )
+        assert current_revision(engine) == "0005"  # nothing changed
+        with engine.begin() as conn:  # what the operator does: correct one, delete the other
+            conn.execute(
+                sa.text("UPDATE numbers SET display_phone_number = '156' WHERE phone_number_id = 'b'")
+            )
+            conn.execute(sa.text("DELETE FROM numbers WHERE phone_number_id = 'e'"))
+        upgrade(url)
+        assert current_revision(engine) == _head(url)
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM numbers")).scalar() == 4
     finally:
         engine.dispose()

@@ -1,13 +1,17 @@
 """``wacoex emulator``: serve the emulator with uvicorn (the main CLI registers ``emulator_command``).
 
 Plain keyword defaults, so Typer turns each parameter into a ``--option`` without this module
-importing Typer.
+importing Typer. A bad option or scenario ends the process with one line (SystemExit), since the
+emulator shares no error handling with the gateway's CLI.
 """
 
 from __future__ import annotations
 
-from wacoex.emulator.app import create_app
-from wacoex.emulator.world import World, WorldConfig
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:  # imported when used: every `wacoex` command loads this module
+    from wacoex.emulator.world import World
 
 
 def build_world(
@@ -21,6 +25,8 @@ def build_world(
     api_version: str = "v23.0",
 ) -> World:
     """The world the CLI serves, seeded from a scenario file when given."""
+    from wacoex.emulator.world import World, WorldConfig
+
     world = World(
         WorldConfig(
             webhook_url=webhook_url,
@@ -36,6 +42,12 @@ def build_world(
 
         load_scenario(world, seed)
     return world
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr and exit code 2, as the main CLI does for bad options and settings."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    raise SystemExit(2)
 
 
 def emulator_command(
@@ -56,13 +68,25 @@ def emulator_command(
     """
     import uvicorn
 
-    world = build_world(
-        webhook_url=webhook_url,
-        app_secret=app_secret,
-        verify_token=verify_token,
-        seed=seed,
-        d360_partner_url=d360_partner_url,
-        d360_partner_secret=d360_partner_secret,
-        api_version=api_version,
-    )
+    from wacoex.emulator.app import create_app
+
+    if not 1 <= port <= 65535:
+        _fail(f"--port must be between 1 and 65535, not {port}")
+    from wacoex.emulator.customers import ActionError
+    from wacoex.emulator.scenarios import ScenarioError
+
+    try:
+        world = build_world(
+            webhook_url=webhook_url,
+            app_secret=app_secret,
+            verify_token=verify_token,
+            seed=seed,
+            d360_partner_url=d360_partner_url,
+            d360_partner_secret=d360_partner_secret,
+            api_version=api_version,
+        )
+    except ScenarioError as exc:
+        _fail(str(exc))
+    except ActionError as exc:
+        _fail(f"scenario {seed}: {exc.message}")
     uvicorn.run(create_app(world), host=host, port=port, log_level="info")

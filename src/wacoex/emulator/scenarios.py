@@ -76,10 +76,28 @@ def read_scenario(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     path = Path(source)
     if not path.exists() and (SCENARIO_DIR / f"{source}.yaml").exists():
         path = SCENARIO_DIR / f"{source}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not path.exists():
+        bundled = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
+        raise ScenarioError(f"scenario {source} does not exist (not a file, nor a bundled name: {bundled})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ScenarioError(f"cannot read scenario {path}: {reason}") from exc
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path} is not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise ScenarioError(f"{path} does not hold a scenario mapping")
     return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message in one line: what is wrong and where (its own text quotes the source)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"{exc.problem or exc.context or 'syntax error'}{where}"
+    return " ".join(str(exc).split())
 
 
 def _ago(text: Any) -> float:
@@ -219,10 +237,10 @@ def load_scenario(world: World, source: str | Path | Mapping[str, Any]) -> dict[
     unknown = set(data) - {"name", "description", "clock", "numbers", "customers", "templates", "timeline"}
     if unknown:
         raise ScenarioError(f"unknown scenario keys: {sorted(unknown)}")
-    start = (data.get("clock") or {}).get("start")
-    if start is not None:
-        world.clock.set(float(start))
     try:
+        start = (data.get("clock") or {}).get("start")
+        if start is not None:
+            world.clock.set(float(start))
         for spec in data.get("customers", []):
             extra = {k: v for k, v in spec.items() if k not in ("wa_id", "name")}
             world.add_customer(str(spec["wa_id"]), str(spec.get("name", "")), **extra)
@@ -239,10 +257,19 @@ def load_scenario(world: World, source: str | Path | Mapping[str, Any]) -> dict[
             world.add_template(
                 waba_id, str(spec["name"]), str(spec.get("language", "en_US")), str(spec["category"]), **extra
             )
-    except (KeyError, TypeError) as exc:
-        raise ScenarioError(f"invalid scenario: {exc!r}") from exc
+    except ScenarioError:
+        raise
+    except KeyError as exc:
+        raise ScenarioError(f"invalid scenario: missing key or unknown reference {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ScenarioError(f"invalid scenario: {exc}") from exc
     default = numbers[0].phone_number_id if numbers else None
-    events = _schedule(world, data.get("timeline", []), default)
+    try:
+        events = _schedule(world, data.get("timeline") or [], default)
+    except ScenarioError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ScenarioError(f"invalid timeline: {exc}") from exc
     return {
         "name": data.get("name", ""),
         "numbers": [n.phone_number_id for n in numbers],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+from wacoex.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -121,3 +125,46 @@ def current_revision(engine: Engine) -> str | None:
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         except sa.exc.DBAPIError:
             return None
+
+
+def require_schema(url: str, *, current: bool = True) -> None:
+    """Refuse a database that does not exist or has no wacoex schema, creating and migrating nothing.
+
+    For commands that only read (or only act on what is already there). With `current`, a schema
+    older or newer than this version's newest migration is refused too.
+    """
+    shown = safe_url(url)
+    url = normalise_url(url)
+    parsed = sa.engine.make_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:":
+        if not Path(path).is_file():
+            raise DatabaseUnavailable(f"database {path} does not exist: create it with `wacoex db upgrade`")
+        # Read-only: opening a file that is not a database must not turn it into one.
+        uri = Path(path).absolute().as_uri() + "?mode=ro"
+        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+    else:
+        engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            try:
+                migrated = sa.inspect(conn).has_table("alembic_version")
+            except sa.exc.DatabaseError as exc:
+                raise DatabaseUnavailable(f"{shown} is not a wacoex database: {exc.orig}") from exc
+            query = sa.text("SELECT version_num FROM alembic_version")
+            revision = conn.execute(query).scalar() if migrated else None
+    finally:
+        engine.dispose()
+    if revision is None:
+        raise DatabaseUnavailable(f"database {shown} has no wacoex schema: run `wacoex db upgrade`")
+    if current:
+        script = ScriptDirectory.from_config(alembic_config(url))
+        head = script.get_current_head()
+        if revision not in {r.revision for r in script.walk_revisions()}:
+            raise DatabaseUnavailable(
+                f"database {shown} has schema revision {revision}, made by a newer wacoex than this one"
+            )
+        if revision != head:
+            raise DatabaseUnavailable(
+                f"database {shown} has schema revision {revision}, not {head}: run `wacoex db upgrade`"
+            )

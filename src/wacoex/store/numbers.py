@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from wacoex.domain.ids import digits
+from wacoex.domain.ids import digits, same_number
 from wacoex.errors import Conflict, InvalidInput
 from wacoex.services.ports import NumberRef
 from wacoex.store.engine import now_ms
@@ -48,21 +48,34 @@ def add_number(
     exists = conn.execute(sa.select(numbers.c.id).where(numbers.c.phone_number_id == phone_number_id)).first()
     if exists:
         raise Conflict(f"number {phone_number_id} is already registered")
+    # Webhooks and history are matched to a number by its display number too (in any spelling, e.g.
+    # Brazil's optional ninth digit): two numbers under one display number would be ambiguous.
+    # The unique index on display_phone_number backs the exact spelling up in the database.
+    rows = conn.execute(sa.select(numbers.c.phone_number_id, numbers.c.display_phone_number)).all()
+    for other in rows:
+        if same_number(other.display_phone_number, display):
+            raise Conflict(
+                f"display number +{display} is already registered for number {other.phone_number_id}"
+            )
     at = now_ms()
-    conn.execute(
-        numbers.insert().values(
-            phone_number_id=phone_number_id,
-            display_phone_number=display,
-            waba_id=waba_id,
-            provider=provider,
-            coexistence=coexistence,
-            state="connected",
-            history_state="none",
-            access_token=access_token,
-            created_at=at,
-            updated_at=at,
-        )
+    insert = numbers.insert().values(
+        phone_number_id=phone_number_id,
+        display_phone_number=display,
+        waba_id=waba_id,
+        provider=provider,
+        coexistence=coexistence,
+        state="connected",
+        history_state="none",
+        access_token=access_token,
+        created_at=at,
+        updated_at=at,
     )
+    try:
+        conn.execute(insert)
+    except sa.exc.IntegrityError as exc:  # registered at the same moment by another process
+        raise Conflict(
+            f"number {phone_number_id} or display number +{display} is already registered"
+        ) from exc
     row = conn.execute(sa.select(numbers).where(numbers.c.phone_number_id == phone_number_id)).one()
     released = release_held(conn, [phone_number_id, display, f"waba:{waba_id}"])
     return number_ref(row), released

@@ -9,8 +9,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
+from wacoex.errors import InvalidInput, NotFound
 from wacoex.services.ports import Receipt
 from wacoex.store.tables import receipts, unknown_items
+
+# Every state a receipt can be in: waiting to be applied, applied, waiting for a number, given up on.
+STATES = ("pending", "done", "held", "parked")
+
+
+def _check_state(state: str | None) -> None:
+    if state and state not in STATES:
+        raise InvalidInput(f"unknown receipt state {state!r}: use one of {', '.join(STATES)}")
 
 
 def append(conn: Connection, items: Sequence[tuple[str, bytes, int]]) -> list[int]:
@@ -211,7 +220,20 @@ def release_held(conn: Connection, keys: Sequence[str]) -> int:
 
 
 def replay(conn: Connection, ids: Sequence[int] | None = None, *, state: str = "parked") -> int:
-    """Put receipts back in the queue: the given ids, or every receipt in `state`."""
+    """Put receipts back in the queue: the given ids, or every receipt in `state`.
+
+    Unknown ids replay nothing: NotFound names them.
+    """
+    _check_state(state)
+    if ids:
+        wanted = set(ids)
+        found = set(conn.execute(sa.select(receipts.c.id).where(receipts.c.id.in_(wanted))).scalars())
+        missing = sorted(wanted - found)
+        if missing:
+            listed = ", ".join(str(i) for i in missing)
+            raise NotFound(
+                f"receipt {listed} does not exist" if len(missing) == 1 else f"receipts {listed} do not exist"
+            )
     # attempts restart: a replayed receipt gets the full retry schedule again
     q = receipts.update().values(
         state="pending", next_attempt_at=0, error=None, attempts=0, progress=None, waiting_for=None
@@ -223,6 +245,9 @@ def replay(conn: Connection, ids: Sequence[int] | None = None, *, state: str = "
 def list_receipts(
     conn: Connection, *, state: str | None = None, limit: int = 50, before_id: int | None = None
 ) -> list[Row[Any]]:
+    _check_state(state)
+    if limit < 1:
+        raise InvalidInput(f"limit must be at least 1, not {limit}")
     r = receipts.c
     q = sa.select(
         r.id,

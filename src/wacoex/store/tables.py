@@ -36,6 +36,8 @@ numbers = sa.Table(
     sa.Column("history_declined_at", sa.BigInteger),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # One number per display number: webhooks and history are matched by it too (migration 0006).
+    sa.Index("uq_numbers_display_phone_number", "display_phone_number", unique=True),
 )
 
 receipts = sa.Table(
