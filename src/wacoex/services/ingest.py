@@ -387,12 +387,16 @@ class Ingest:
                 timestamp=hm.timestamp,
             )
             hstatus = (hm.history_status or "").upper() or None
-            status = HISTORY_STATUS.get(hstatus or "", None) if outbound else MessageStatus.RECEIVED
+            # Without (or with an unknown) history_context the message was at least sent: status is
+            # never null, and history_status keeps what WhatsApp said (or null).
+            status = (
+                HISTORY_STATUS.get(hstatus or "", MessageStatus.SENT) if outbound else MessageStatus.RECEIVED
+            )
             row.update(
                 conversation_id=conv,
                 direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
                 origin=Origin.HISTORY,
-                status=status.value if status else None,
+                status=status.value,
                 history_status=hstatus,
             )
             if hm.type == "media_placeholder":
@@ -429,10 +433,13 @@ class Ingest:
             text=hm.text,
             timestamp=hm.timestamp,
         )
+        # The chunk, if it comes later, is authoritative for the status (see _merge); until then the
+        # follow-up's own direction gives one, so no history message is ever without a status.
         row.update(
             conversation_id=conv,
             direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             origin=Origin.HISTORY,
+            status=(MessageStatus.SENT if outbound else MessageStatus.RECEIVED).value,
         )
         self._store(run, number, [Prepared(row, live=False)])
 
@@ -553,11 +560,25 @@ class Ingest:
             )
             if row.get(key) is not None
         }
-        if old.origin == Origin.UNKNOWN or (
-            old.origin == Origin.API and row.get("origin") == Origin.BUSINESS_APP
+        # A placeholder's origin is a guess (`api` from a status); the message itself says who wrote
+        # it. Outbound history does not replace `api`: an API-sent message also shows up in history.
+        inbound = row.get("direction") == Direction.INBOUND
+        if (
+            old.origin == Origin.UNKNOWN
+            or inbound
+            or row.get("origin") in (Origin.CUSTOMER, Origin.BUSINESS_APP)
         ):
             values["origin"] = row["origin"]
-        if old.status is None and row.get("status") is not None:
+        if inbound:
+            # Statuses describe what the business sent (spec §2.6): one naming a customer's message
+            # says nothing about it, so the message is `received` like any other inbound one.
+            values.update(
+                status=row.get("status"),
+                status_at=row.get("status_at"),
+                errors=row.get("errors"),
+                pricing=None,
+            )
+        elif old.status is None and row.get("status") is not None:
             values.update(status=row["status"], status_at=row.get("status_at"))
         values["placeholder"] = False
         conv = old.conversation_id
@@ -620,7 +641,7 @@ class Ingest:
                     existing.id,
                 )
             )
-        if s.pricing:
+        if s.pricing and existing.direction != Direction.INBOUND:
             values["pricing"] = s.pricing
         if values:
             run.repo.update_message(existing.id, values)
