@@ -109,3 +109,39 @@ def test_a_status_before_a_history_inbound_message_does_not_leave_origin_api(gw:
     )
     [msg] = gw.all_messages()
     assert (msg["direction"], msg["origin"], msg["status"]) == ("inbound", "history", "received")
+
+
+# -- contacts[] on a status names the contact -----------------------------------------------------
+
+
+def test_a_status_with_contacts_names_a_conversation_the_business_started(gw: Gateway) -> None:
+    gw.deliver(load("meta/messages/status_with_contacts"))
+    [conv] = gw.conversations()
+    contact = conv["contact"]
+    assert (contact["wa_id"], contact["display_name"], contact["names"]["profile"]) == (
+        CUSTOMER,
+        "Sheena Nelson",
+        "Sheena Nelson",
+    )
+    [msg] = gw.messages(conv["id"])
+    assert (msg["origin"], msg["status"]) == ("api", "sent")
+
+
+def test_a_status_with_contacts_names_the_recipient_of_a_message_already_known(gw: Gateway) -> None:
+    gw.deliver(p.echo("wamid.KNOWN", CUSTOMER, 1_750_030_000, "Your table is booked"))
+    [conv] = gw.conversations()
+    assert conv["contact"]["display_name"] == CUSTOMER  # echoes carry no name
+    body = load("meta/messages/status_with_contacts")
+    status = body["entry"][0]["changes"][0]["value"]["statuses"][0]
+    status.update(id="wamid.KNOWN", status="delivered")
+    gw.deliver(body)
+    [conv] = gw.conversations()
+    assert conv["contact"]["display_name"] == "Sheena Nelson"
+    [msg] = gw.messages(conv["id"])
+    assert (msg["origin"], msg["status"]) == ("business_app", "delivered")
+    # An older status with an older name does not undo a newer one.
+    status.update(status="sent", timestamp="1750029000")
+    body["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] = "Sheena"
+    gw.deliver(body)
+    [conv] = gw.conversations()
+    assert conv["contact"]["names"]["profile"] == "Sheena Nelson"

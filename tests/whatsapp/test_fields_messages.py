@@ -247,6 +247,20 @@ def test_status_recipient_bsuid_comes_from_contacts() -> None:
     assert status.recipient_user_id == "US.13491208655302741918"
 
 
+def test_status_contacts_name_the_recipient() -> None:
+    status = one_status("status_with_contacts")
+    assert status.profile is not None
+    assert (status.profile.wa_id, status.profile.profile_name) == (CUSTOMER, "Sheena Nelson")
+
+
+def test_status_never_takes_a_contact_that_names_somebody_else() -> None:
+    body = load("meta/messages/status_with_contacts")
+    body["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = "12125557890"
+    [status] = parse_meta(body)
+    assert isinstance(status, StatusUpdate)
+    assert status.profile is None
+
+
 # --- value-level errors and odd shapes ----------------------------------------------------------
 
 

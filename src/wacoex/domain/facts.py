@@ -89,6 +89,7 @@ class StatusUpdate(Fact):
     timestamp: int
     recipient_id: str | None = None
     recipient_user_id: str | None = None
+    profile: ContactProfile | None = None  # value.contacts[] naming the recipient, when sent
     errors: tuple[JSON, ...] = ()
     pricing: JSON | None = None
     conversation: JSON | None = None

@@ -595,10 +595,21 @@ class Ingest:
     def _status(self, run: Run, number: NumberRef, s: f.StatusUpdate) -> None:
         at = s.timestamp * 1000
         existing = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
-        if existing is None:
+        # contacts[] on a status names the recipient: for a conversation the business started through
+        # the API, it is the only name WhatsApp ever gives (until the customer writes).
+        profile_name = s.profile.profile_name if s.profile else None
+        wa_id = s.recipient_id or (s.profile.wa_id if s.profile else None)
+        if existing is None or profile_name:
             conv = self._conversation(
-                run, number, wa_id=s.recipient_id, user_id=s.recipient_user_id, at=at, reported=True
+                run,
+                number,
+                wa_id=wa_id,
+                user_id=s.recipient_user_id,
+                profile_name=profile_name,
+                at=at,
+                reported=True,
             )
+        if existing is None:
             row = dict(
                 number_id=number.id,
                 conversation_id=conv,

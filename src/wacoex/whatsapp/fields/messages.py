@@ -101,10 +101,10 @@ def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole
         return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
     recipient_id = to_str(item.get("recipient_id")) or None
     recipient_user_id = opt_str(item.get("recipient_user_id")) or None
-    if recipient_user_id is None:
-        contact = contacts.match(recipient_id, None, sole)
-        if contact is not None:
-            recipient_user_id = contact.user_id
+    # Some statuses carry contacts[] too (BSUIDs, and the recipient's profile name).
+    contact = contacts.match(recipient_id, recipient_user_id, sole)
+    if recipient_user_id is None and contact is not None:
+        recipient_user_id = contact.user_id
     return StatusUpdate(
         source=source,
         wamid=wamid,
@@ -113,6 +113,7 @@ def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole
         timestamp=timestamp,
         recipient_id=recipient_id,
         recipient_user_id=recipient_user_id,
+        profile=contact,
         errors=dicts(item.get("errors")),
         pricing=opt_dict(item.get("pricing")),
         conversation=opt_dict(item.get("conversation")),
