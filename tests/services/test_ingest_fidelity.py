@@ -3,6 +3,7 @@ timestamps, history without history_context, statuses that name a customer's mes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,95 @@ def test_a_status_with_contacts_names_the_recipient_of_a_message_already_known(g
     gw.deliver(body)
     [conv] = gw.conversations()
     assert conv["contact"]["names"]["profile"] == "Sheena Nelson"
+
+
+# -- an item without a timestamp is applied at the receipt's time, and says so --------------------
+
+
+def _noted(msg: dict[str, Any]) -> bool:
+    return msg["occurred_at"] == msg["received_at"] and "without a readable timestamp" in (msg["note"] or "")
+
+
+def test_a_customer_message_without_a_timestamp_is_kept_at_the_receipt_time(gw: Gateway) -> None:
+    gw.deliver(load("meta/messages/text_without_timestamp"))
+    assert gw.get("/api/v1/unknown")["items"] == []
+    [conv] = gw.conversations()
+    assert conv["contact"]["display_name"] == "Sheena Nelson"
+    assert conv["counts"] == {"messages": 1, "history": 0, "unread": 1}
+    [msg] = gw.messages(conv["id"])
+    assert (msg["direction"], msg["origin"], msg["text"], msg["status"]) == (
+        "inbound",
+        "customer",
+        "Does it come in another color?",
+        "received",
+    )
+    assert _noted(msg)
+    assert msg["status_at"] == msg["occurred_at"]
+    # received just now, so the customer's window is open
+    assert conv["window"]["open"] is True
+
+
+def test_an_unsupported_message_without_a_timestamp_keeps_both_explanations(gw: Gateway) -> None:
+    body = load("meta/messages/unsupported_131060")
+    del body["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"]
+    gw.deliver(body)
+    [msg] = gw.all_messages()
+    assert "131060" in msg["note"]
+    assert _noted(msg)
+
+
+def test_an_echo_without_a_timestamp_is_kept_at_the_receipt_time(gw: Gateway) -> None:
+    body = load("meta/smb_message_echoes/text")
+    del body["entry"][0]["changes"][0]["value"]["message_echoes"][0]["timestamp"]
+    gw.deliver(body)
+    [msg] = gw.all_messages()
+    assert (msg["origin"], msg["text"]) == (
+        "business_app",
+        "Here's the info you requested! https://www.meta.com/quest/quest-3/",
+    )
+    assert _noted(msg)
+
+
+def test_a_status_without_a_timestamp_moves_the_message_at_the_receipt_time(gw: Gateway) -> None:
+    gw.deliver(p.echo("wamid.ST", CUSTOMER, 1_750_000_000, "see you at 8"))
+    status = p.status("wamid.ST", "read", 0)
+    del status["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"]
+    gw.deliver(status)
+    [msg] = gw.all_messages()
+    assert msg["status"] == "read"
+    assert msg["note"] is None  # the message itself had its time
+    receipt_at = gw.scalar("SELECT max(received_at) FROM receipts")
+    assert gw.scalar("SELECT status_at FROM messages WHERE wamid = 'wamid.ST'") == receipt_at
+    event = gw.scalar("SELECT payload FROM events WHERE type = 'message.status'")
+    assert (json.loads(event) if isinstance(event, str) else event)["timestamp"] == receipt_at
+    # A status without a time for a message not seen yet: the placeholder says so.
+    status["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.UNSEEN"
+    gw.deliver(status)
+    placeholder = _by_wamid(gw)["wamid.UNSEEN"]
+    assert (placeholder["origin"], placeholder["status"]) == ("api", "read")
+    assert _noted(placeholder)
+
+
+def test_a_history_message_without_a_timestamp_is_imported_at_the_receipt_time(gw: Gateway) -> None:
+    untimed = p.hmsg("wamid.HNOTIME", CUSTOMER, 0, "from long ago")
+    del untimed["timestamp"]
+    timed = p.hmsg("wamid.HTIME", CUSTOMER, 1_739_230_955, "dated")
+    gw.deliver(p.history(0, 1, 100, [{"id": CUSTOMER, "messages": [timed, untimed]}]))
+    assert gw.get("/api/v1/unknown")["items"] == []
+    msgs = _by_wamid(gw)
+    assert msgs["wamid.HNOTIME"]["text"] == "from long ago"
+    assert _noted(msgs["wamid.HNOTIME"])
+    assert msgs["wamid.HTIME"]["note"] is None
+    [conv] = gw.conversations()
+    assert conv["counts"] == {"messages": 0, "history": 2, "unread": 0}
+
+
+def test_a_history_chunk_without_a_timestamp_keeps_the_media_follow_up_time(gw: Gateway) -> None:
+    gw.deliver(load("meta/history/media_followup"))
+    chunk = load("meta/history/approved")
+    thread = chunk["entry"][0]["changes"][0]["value"]["history"][0]["threads"][0]
+    del thread["messages"][1]["timestamp"]  # the media placeholder
+    gw.deliver(chunk)
+    media = _by_wamid(gw)["wamid.QyNUEHBgLMTY0NjcwNDM1OTUVAgARGBI1Rj3NEYxMzAzMzQ5MkEA"]
+    assert media["occurred_at"].startswith("2025-02-05")  # the follow-up's 1738796547
+    assert media["note"] is None

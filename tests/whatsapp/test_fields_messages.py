@@ -284,10 +284,6 @@ def _with_items(**value: Any) -> dict[str, Any]:
             "messages[0]: missing or non-string id",
         ),
         ({"id": "wamid.X", "timestamp": "1"}, "messages[0]: missing or non-string type"),
-        (
-            {"id": "wamid.X", "type": "text", "timestamp": "soon"},
-            "messages[0]: missing or non-numeric timestamp",
-        ),
         ("wamid.X", "messages[0]: not an object"),
     ],
 )
@@ -296,6 +292,19 @@ def test_message_of_unexpected_shape_becomes_unknown_with_a_reason(item: Any, re
     assert isinstance(fact, Unknown)
     assert fact.reason == reason
     assert fact.raw == item
+
+
+@pytest.mark.parametrize("timestamp", [None, "soon", "", {"at": 1}])
+def test_a_message_or_status_without_a_readable_timestamp_is_kept(timestamp: Any) -> None:
+    item = {"id": "wamid.X", "from": CUSTOMER, "type": "text", "text": {"body": "hi"}, "timestamp": timestamp}
+    status = {"id": "wamid.Y", "status": "read", "recipient_id": CUSTOMER, "timestamp": timestamp}
+    if timestamp is None:
+        del item["timestamp"], status["timestamp"]
+    message, update = parse_meta(_with_items(messages=[item], statuses=[status]))
+    assert isinstance(message, InboundMessage)
+    assert (message.text, message.timestamp) == ("hi", None)
+    assert isinstance(update, StatusUpdate)
+    assert update.timestamp is None
 
 
 def test_one_bad_message_does_not_hide_its_neighbours() -> None:

@@ -17,10 +17,12 @@ from wacoex.domain.conversation import (
     HISTORY_STATUS,
     MEDIA_TYPES,
     MUTATION_TYPES,
+    NO_TIMESTAMP,
     explain_unsupported,
     history_direction,
     opens_window,
     status_advances,
+    with_note,
 )
 from wacoex.domain.enums import Direction, MessageStatus, Origin
 from wacoex.domain.facts import apply_units
@@ -261,11 +263,12 @@ class Ingest:
             type=type_,
             content=content,
             text=text,
-            occurred_at=None if timestamp is None else timestamp * 1000,
+            occurred_at=_at(run, timestamp),
             received_at=run.receipt.received_at,
             placeholder=False,
             media_id=media_id,
             media_state=media_state,
+            note=NO_TIMESTAMP if timestamp is None else None,
         )
 
     def _live_row(
@@ -294,14 +297,14 @@ class Ingest:
             direction=direction,
             origin=origin,
             status=status,
-            status_at=item.timestamp * 1000,
+            status_at=row["occurred_at"],
             reply_to=item.reply_to,
             **extra,
         )
         return row
 
     def _inbound(self, run: Run, number: NumberRef, m: f.InboundMessage) -> None:
-        at = m.timestamp * 1000
+        at = _at(run, m.timestamp)
         if m.type in MUTATION_TYPES:
             mutate(run, number, m.type, m.content, m.wamid, at, by=m.from_wa_id or m.from_user_id or "")
             return
@@ -331,11 +334,11 @@ class Ingest:
         if m.errors:
             row["errors"] = list(m.errors)
         if m.type == "unsupported":
-            row["note"] = explain_unsupported(m.errors)
+            row["note"] = with_note(explain_unsupported(m.errors), row["note"])
         self._store(run, number, [Prepared(row, live=True, customer=True, event="message.received")])
 
     def _echo(self, run: Run, number: NumberRef, e: f.Echo) -> None:
-        at = e.timestamp * 1000
+        at = _at(run, e.timestamp)
         if e.type in MUTATION_TYPES:
             mutate(run, number, e.type, e.content, e.wamid, at, by="business")
             return
@@ -373,7 +376,9 @@ class Ingest:
                     history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
                 )
             counterparty = hm.thread_id or (hm.to if outbound else hm.from_number)
-            conv = self._conversation(run, number, wa_id=counterparty, user_id=None, at=hm.timestamp * 1000)
+            conv = self._conversation(
+                run, number, wa_id=counterparty, user_id=None, at=_at(run, hm.timestamp)
+            )
             if conv is None:
                 record_own_number(run, number, "history", hm.raw)
                 continue
@@ -423,7 +428,9 @@ class Ingest:
         outbound = history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
         conv = None
         if not outbound:
-            conv = self._conversation(run, number, wa_id=hm.from_number, user_id=None, at=hm.timestamp * 1000)
+            conv = self._conversation(
+                run, number, wa_id=hm.from_number, user_id=None, at=_at(run, hm.timestamp)
+            )
         row = self._base_row(
             run,
             number,
@@ -517,8 +524,9 @@ class Ingest:
                 direction=row["direction"],
                 history_status=row["history_status"],
                 status=row.get("status"),
-                occurred_at=row.get("occurred_at"),
             )
+            if row.get("note") != NO_TIMESTAMP:  # a chunk without a time keeps the follow-up's
+                values.update(occurred_at=row.get("occurred_at"), note=None)
         promoted = old.origin == Origin.HISTORY and row.get("origin") in (
             Origin.CUSTOMER,
             Origin.BUSINESS_APP,
@@ -593,7 +601,7 @@ class Ingest:
     # -- statuses -----------------------------------------------------------------------------
 
     def _status(self, run: Run, number: NumberRef, s: f.StatusUpdate) -> None:
-        at = s.timestamp * 1000
+        at = _at(run, s.timestamp)
         existing = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
         # contacts[] on a status names the recipient: for a conversation the business started through
         # the API, it is the only name WhatsApp ever gives (until the customer writes).
@@ -624,6 +632,7 @@ class Ingest:
                 errors=list(s.errors) or None,
                 pricing=s.pricing,
                 placeholder=True,
+                note=NO_TIMESTAMP if s.timestamp is None else None,
             )
             self._store(run, number, [Prepared(row, live=True)])
             created = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
@@ -631,7 +640,7 @@ class Ingest:
                 EventRow(
                     "message.status",
                     number.id,
-                    _status_payload(number, s),
+                    _status_payload(run, number, s),
                     conv,
                     created.id if created else None,
                 )
@@ -647,7 +656,7 @@ class Ingest:
                 EventRow(
                     "message.status",
                     number.id,
-                    _status_payload(number, s),
+                    _status_payload(run, number, s),
                     existing.conversation_id,
                     existing.id,
                 )
@@ -658,12 +667,17 @@ class Ingest:
             run.repo.update_message(existing.id, values)
 
 
-def _status_payload(number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
+def _at(run: Run, timestamp: int | None) -> int:
+    """WhatsApp's time of an item in ms, or the receipt's when the item had none (the row notes it)."""
+    return run.receipt.received_at if timestamp is None else timestamp * 1000
+
+
+def _status_payload(run: Run, number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
     return {
         "phone_number_id": number.phone_number_id,
         "wamid": s.wamid,
         "status": s.status.value,
-        "timestamp": s.timestamp * 1000,
+        "timestamp": _at(run, s.timestamp),
         "errors": list(s.errors),
         "pricing": s.pricing,
     }

@@ -54,7 +54,7 @@ def parse(value: JSON, source: Source) -> list[AnyFact]:
 
 
 def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
-    """One item of `messages[]` as an InboundMessage, or Unknown when it has no id, type or time."""
+    """One item of `messages[]` as an InboundMessage, or Unknown when it has no id or type."""
     head = item_head(item, f"messages[{index}]", source)
     if isinstance(head, Unknown):
         return head
@@ -86,7 +86,7 @@ def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sol
 
 
 def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
-    """One item of `statuses[]` as a StatusUpdate, or Unknown when it has no id, status or time."""
+    """One item of `statuses[]` as a StatusUpdate, or Unknown when it has no id or status."""
     where = f"statuses[{index}]"
     if type(item) is not dict:
         return Unknown(source=source, reason=f"{where}: not an object", raw=item)
@@ -96,9 +96,7 @@ def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole
     status_raw = item.get("status")
     if type(status_raw) is not str:
         return Unknown(source=source, reason=f"{where}: missing or non-string status", raw=item)
-    timestamp = to_int(item.get("timestamp"))
-    if timestamp is None:
-        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
+    timestamp = to_int(item.get("timestamp"))  # None: applied at the receipt's time
     recipient_id = to_str(item.get("recipient_id")) or None
     recipient_user_id = opt_str(item.get("recipient_user_id")) or None
     # Some statuses carry contacts[] too (BSUIDs, and the recipient's profile name).
