@@ -238,3 +238,122 @@ def test_a_history_chunk_without_a_timestamp_keeps_the_media_follow_up_time(gw: 
     media = _by_wamid(gw)["wamid.QyNUEHBgLMTY0NjcwNDM1OTUVAgARGBI1Rj3NEYxMzAzMzQ5MkEA"]
     assert media["occurred_at"].startswith("2025-02-05")  # the follow-up's 1738796547
     assert media["note"] is None
+
+
+# -- a system user_changed_number moves the person ----------------------------------------------
+
+NEW = "12195555358"
+CHANGED = "User Sheena Nelson changed from 16505551234 to 12195555358"
+
+
+def _changed(old: str, new: str, ts: int, wamid: str = "wamid.K") -> dict[str, Any]:
+    """Meta's system message (§2.5): from the old number, no contacts[]."""
+    system = {
+        "body": f"User Sheena Nelson changed from {old} to {new}",
+        "wa_id": new,
+        "type": "user_changed_number",
+    }
+    return p.inbound(wamid, old, ts, type_="system", content=system, name=None)
+
+
+def _one_conversation(gw: Gateway) -> dict[str, Any]:
+    assert gw.scalar("SELECT count(*) FROM contacts") == 1
+    [conv] = gw.conversations()
+    return conv
+
+
+@pytest.mark.parametrize("fixture", ["system", "system_customer_changed_number"])
+def test_a_number_change_moves_the_person_and_keeps_the_old_number_as_an_alias(
+    gw: Gateway, fixture: str
+) -> None:
+    gw.deliver(p.inbound("wamid.BEFORE", CUSTOMER, 1_750_269_000, "my old phone", name="Sheena Nelson"))
+    gw.deliver(load(f"meta/messages/{fixture}"))  # 1750269342
+    gw.deliver(p.inbound("wamid.AFTER", NEW, 1_750_269_400, "my new phone", name="Sheena Nelson"))
+    # A webhook from the old number delivered late (sent before the change) reaches the same person.
+    gw.deliver(
+        p.inbound("wamid.LATE", CUSTOMER, 1_750_269_100, "sent from the old phone", name="Sheena Nelson")
+    )
+    conv = _one_conversation(gw)
+    contact = conv["contact"]
+    assert (contact["wa_id"], contact["display_name"]) == (NEW, "Sheena Nelson")
+    assert conv["counts"] == {"messages": 4, "history": 0, "unread": 3}  # the notice is never unread
+    msgs = gw.messages(conv["id"])
+    assert [m["wamid"] for m in msgs] == ["wamid.BEFORE", "wamid.LATE", msgs[2]["wamid"], "wamid.AFTER"]
+    notice = msgs[2]
+    assert (notice["type"], notice["direction"], notice["origin"], notice["status"]) == (
+        "system",
+        "inbound",
+        "customer",
+        "received",
+    )
+    assert notice["text"].endswith("from 16505551234 to 12195555358")  # system.body, as WhatsApp wrote it
+    # The notice is not the customer writing: the window is the one the messages opened.
+    assert gw.scalar("SELECT count(*) FROM events WHERE type = 'message.received'") == 4
+
+
+def test_a_number_change_that_arrives_after_the_new_number_wrote_merges_the_two(gw: Gateway) -> None:
+    gw.deliver(p.inbound("wamid.OLD1", CUSTOMER, 1_750_269_000, "old phone", name="Sheena Nelson"))
+    gw.deliver(
+        p.inbound("wamid.NEW1", NEW, 1_750_269_400, "new phone", name="Sheena N.")
+    )  # before the notice
+    assert len(gw.conversations()) == 2
+    gw.deliver(load("meta/messages/system"))
+    conv = _one_conversation(gw)
+    assert conv["contact"]["wa_id"] == NEW
+    # Merged into the older contact, which keeps its names (see ingest.md, merging).
+    assert conv["contact"]["names"]["profile"] == "Sheena Nelson"
+    assert conv["counts"] == {"messages": 3, "history": 0, "unread": 2}
+    assert [m["wamid"] for m in gw.messages(conv["id"])] == ["wamid.OLD1", "wamid.K", "wamid.NEW1"]
+    # Both numbers keep reaching her, and history threads under the old number too.
+    gw.deliver(p.inbound("wamid.NEW2", NEW, 1_750_269_500, "again"))
+    gw.deliver(
+        p.history(1, 1, 100, [{"id": CUSTOMER, "messages": [p.hmsg("wamid.H", p.BIZ, 1_700_000_000)]}])
+    )
+    conv = _one_conversation(gw)
+    assert conv["counts"] == {"messages": 4, "history": 1, "unread": 3}
+
+
+def test_a_number_change_for_a_customer_never_seen_creates_them_under_the_new_number(gw: Gateway) -> None:
+    gw.deliver(load("meta/messages/system"))
+    conv = _one_conversation(gw)
+    assert conv["contact"]["wa_id"] == NEW
+    assert conv["contact"]["display_name"] == NEW
+    assert conv["counts"] == {"messages": 1, "history": 0, "unread": 0}
+    [notice] = gw.messages(conv["id"])
+    assert notice["text"] == CHANGED
+    gw.deliver(p.inbound("wamid.LATE", CUSTOMER, 1_750_269_100, "sent before the change", name="Sheena"))
+    conv = _one_conversation(gw)
+    assert (conv["contact"]["wa_id"], conv["contact"]["display_name"]) == (NEW, "Sheena")
+    assert conv["counts"]["messages"] == 2
+
+
+def test_an_older_number_change_delivered_late_does_not_undo_a_newer_one(gw: Gateway) -> None:
+    third = "447700900123"
+    gw.deliver(p.inbound("wamid.A", CUSTOMER, 1_750_000_000, "from A", name="Sheena Nelson"))
+    gw.deliver(_changed(NEW, third, 1_750_200_000, "wamid.K2"))  # B -> C arrives first
+    gw.deliver(_changed(CUSTOMER, NEW, 1_750_100_000, "wamid.K1"))  # A -> B, older, arrives late
+    conv = _one_conversation(gw)
+    assert conv["contact"]["wa_id"] == third
+    for wamid, frm in (("wamid.FROM_A", CUSTOMER), ("wamid.FROM_B", NEW), ("wamid.FROM_C", third)):
+        gw.deliver(p.inbound(wamid, frm, 1_750_300_000, "hello"))
+    conv = _one_conversation(gw)
+    assert conv["contact"]["wa_id"] == third
+    assert conv["counts"] == {"messages": 6, "history": 0, "unread": 4}
+    # Replaying every receipt changes nothing.
+    events = gw.scalar("SELECT count(*) FROM events")
+    with gw.container.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE receipts SET state = 'pending', next_attempt_at = 0")
+    assert gw.drain().done == 6
+    conv = _one_conversation(gw)
+    assert conv["contact"]["wa_id"] == third
+    assert conv["counts"] == {"messages": 6, "history": 0, "unread": 4}
+    assert gw.scalar("SELECT count(*) FROM events") == events
+
+
+def test_a_number_change_back_to_an_earlier_number_keeps_one_person(gw: Gateway) -> None:
+    gw.deliver(_changed(CUSTOMER, NEW, 1_750_100_000, "wamid.K1"))
+    gw.deliver(_changed(NEW, CUSTOMER, 1_750_200_000, "wamid.K2"))
+    conv = _one_conversation(gw)
+    assert conv["contact"]["wa_id"] == CUSTOMER
+    gw.deliver(p.inbound("wamid.VIA_NEW", NEW, 1_750_150_000, "late, from the number she left"))
+    assert _one_conversation(gw)["counts"]["messages"] == 3

@@ -49,7 +49,7 @@ def one_status(name: str) -> StatusUpdate:
         ("button", "button", "Unsubscribe"),
         ("reaction", "reaction", None),
         ("order", "order", None),
-        ("system", "system", None),
+        ("system", "system", "User Sheena Nelson changed from 16505551234 to 12195555358"),
         ("referral", "text", "Hello! Can I get more info on this?"),
         ("edit", "edit", "Updated image caption"),
         ("revoke", "revoke", None),
@@ -245,6 +245,30 @@ def test_status_recipient_bsuid_comes_from_contacts() -> None:
     [status] = parse_meta(body)
     assert isinstance(status, StatusUpdate)
     assert status.recipient_user_id == "US.13491208655302741918"
+
+
+@pytest.mark.parametrize("name", ["system", "system_customer_changed_number"])
+def test_a_number_change_names_the_new_number(name: str) -> None:
+    message = one_message(name)
+    assert (message.from_wa_id, message.new_wa_id) == (CUSTOMER, "12195555358")
+    assert message.profile is None  # system messages carry no contacts[]
+
+
+def test_a_number_change_without_a_usable_new_number_moves_nobody() -> None:
+    body = load("meta/messages/system")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["system"]["wa_id"] = "unknown"
+    [message] = parse_meta(body)
+    assert isinstance(message, InboundMessage)
+    assert message.new_wa_id is None
+
+
+def test_other_system_messages_move_nobody() -> None:
+    body = load("meta/messages/system")
+    system = body["entry"][0]["changes"][0]["value"]["messages"][0]["system"]
+    system.update(type="customer_identity_changed", body="User's security code changed", identity="a1b2")
+    [message] = parse_meta(body)
+    assert isinstance(message, InboundMessage)
+    assert (message.text, message.new_wa_id) == ("User's security code changed", None)
 
 
 def test_status_contacts_name_the_recipient() -> None:

@@ -58,6 +58,8 @@ class InboundMessage(Fact):
     context: JSON | None = None
     referral: JSON | None = None
     errors: tuple[JSON, ...] = ()
+    # A `system` message saying the customer changed their number: the number they moved to.
+    new_wa_id: str | None = None
     raw: JSON = field(default_factory=dict)
 
 

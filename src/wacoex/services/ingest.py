@@ -309,6 +309,14 @@ class Ingest:
             mutate(run, number, m.type, m.content, m.wamid, at, by=m.from_wa_id or m.from_user_id or "")
             return
         profile_name = m.profile.profile_name if m.profile else None
+        business = number.display_phone_number
+        if m.new_wa_id and not same_number(m.new_wa_id, business) and not same_number(m.from_wa_id, business):
+            # The person moves to the new number; the old one stays theirs as an alias, so the notice
+            # itself (from the old number) and any late webhook land in one conversation.
+            run.repo.change_number(
+                number.id, old_wa_id=m.from_wa_id, user_id=m.from_user_id, new_wa_id=m.new_wa_id, at=at
+            )
+            run.cache.clear()  # contacts may have merged and numbers moved
         conv = self._conversation(
             run,
             number,
@@ -335,7 +343,9 @@ class Ingest:
             row["errors"] = list(m.errors)
         if m.type == "unsupported":
             row["note"] = with_note(explain_unsupported(m.errors), row["note"])
-        self._store(run, number, [Prepared(row, live=True, customer=True, event="message.received")])
+        # A system notice (number changed, …) is not the customer writing: never unread.
+        customer = m.type != "system"
+        self._store(run, number, [Prepared(row, live=True, customer=customer, event="message.received")])
 
     def _echo(self, run: Run, number: NumberRef, e: f.Echo) -> None:
         at = _at(run, e.timestamp)

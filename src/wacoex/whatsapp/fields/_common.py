@@ -20,6 +20,7 @@ _TEXT_KEY = {
     "document": "caption",
     "audio": "caption",
     "sticker": "caption",
+    "system": "body",  # "User … changed from … to …": what WhatsApp shows in the chat
 }
 
 

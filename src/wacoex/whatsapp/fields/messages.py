@@ -10,6 +10,7 @@ from typing import Any
 
 from wacoex.domain.enums import MessageStatus
 from wacoex.domain.facts import JSON, AnyFact, InboundMessage, Source, StatusUpdate, Unknown
+from wacoex.domain.ids import digits
 from wacoex.whatsapp.fields._common import (
     Contacts,
     dicts,
@@ -22,6 +23,10 @@ from wacoex.whatsapp.fields._common import (
     to_str,
     value_errors,
 )
+
+# System messages that move a customer to a new number: Meta's current name and the older one
+# (which also spelled the new number `new_wa_id`).
+NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
 
 
 def parse(value: JSON, source: Source) -> list[AnyFact]:
@@ -81,8 +86,17 @@ def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sol
         context=context,
         referral=opt_dict(item.get("referral")),
         errors=dicts(item.get("errors")),
+        new_wa_id=_new_number(msg_type, content),
         raw=item,
     )
+
+
+def _new_number(msg_type: str, content: Any) -> str | None:
+    """The number a `system` user_changed_number (or older customer_changed_number) moves to."""
+    if msg_type != "system" or type(content) is not dict or content.get("type") not in NUMBER_CHANGES:
+        return None
+    new = to_str(content.get("wa_id")) or to_str(content.get("new_wa_id"))
+    return new if digits(new) else None  # a number, or nothing to move to
 
 
 def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
