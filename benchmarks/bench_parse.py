@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 
 from wacoex.domain.facts import HistoryChunk
-from wacoex.whatsapp.envelope import parse_bytes, parse_meta
+from wacoex.whatsapp.bodies import parse_bytes
+from wacoex.whatsapp.envelope import parse_meta
 
 BUSINESS = "15550783881"
 

@@ -19,7 +19,7 @@ from wacoex.store.media import SqlMediaStore
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
 from wacoex.store.uow import sql_unit_of_work
-from wacoex.whatsapp.envelope import parse_bytes
+from wacoex.whatsapp.bodies import parse_bytes
 from wacoex.whatsapp.media_client import ProviderMediaSource
 
 log = logging.getLogger("wacoex")

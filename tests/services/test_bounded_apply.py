@@ -24,7 +24,7 @@ from wacoex.services.receipts import BatchResult, ReceiptProcessor, RetryPolicy
 from wacoex.store.engine import now_ms
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.uow import sql_unit_of_work
-from wacoex.whatsapp.envelope import parse_bytes
+from wacoex.whatsapp.bodies import parse_bytes
 
 
 @pytest.fixture

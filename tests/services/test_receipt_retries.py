@@ -13,7 +13,7 @@ from wacoex.cli import app
 from wacoex.services.ingest import Ingest
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.store.uow import sql_unit_of_work
-from wacoex.whatsapp.envelope import parse_bytes
+from wacoex.whatsapp.bodies import parse_bytes
 
 
 def test_failing_receipt_is_retried_then_parked_then_replayed(db_url: str, tmp_path: Path) -> None:

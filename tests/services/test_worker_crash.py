@@ -22,7 +22,7 @@ DYING_WORKER = textwrap.dedent("""
     from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
     from wacoex.store.engine import now_ms
     from wacoex.store.uow import sql_unit_of_work
-    from wacoex.whatsapp.envelope import parse_bytes
+    from wacoex.whatsapp.bodies import parse_bytes
 
     class DiesHalfway(Ingest):
         applied = 0

@@ -108,3 +108,23 @@ def test_shared_display_numbers_stop_the_migration_and_are_named(db_url: str, tm
             assert conn.execute(sa.text("SELECT count(*) FROM numbers")).scalar() == 4
     finally:
         engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_tables_and_0007_goes_down_and_up(db_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        command.downgrade(alembic_config(db_url), "0006")
+        inspector = sa.inspect(engine)
+        assert "contact_aliases" not in inspector.get_table_names()
+        assert "phone_changed_at" not in {c["name"] for c in inspector.get_columns("contacts")}
+        upgrade(db_url)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        engine.dispose()

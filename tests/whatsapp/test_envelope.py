@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.data import load, load_bytes, names
+from tests.data import load, names
 from wacoex.domain.facts import (
     AccountEvent,
     ContactChange,
@@ -19,9 +19,9 @@ from wacoex.domain.facts import (
     StatusUpdate,
     Unknown,
 )
-from wacoex.errors import InvalidInput, PayloadError
+from wacoex.whatsapp.bodies import parse_bytes
 from wacoex.whatsapp.dialog360 import parse_360dialog
-from wacoex.whatsapp.envelope import ENVELOPE, parse_bytes, parse_meta
+from wacoex.whatsapp.envelope import ENVELOPE, parse_meta
 
 
 def test_batched_payload_yields_every_item_of_every_change_of_every_entry() -> None:
@@ -119,40 +119,6 @@ def test_numeric_entry_id_and_time_are_accepted() -> None:
     [event] = parse_meta(body)
     assert isinstance(event, AccountEvent)
     assert event.source.waba_id == "862475293675413"
-
-
-def test_parse_bytes_reads_meta_bodies() -> None:
-    facts = parse_bytes(load_bytes("meta/messages/text"), "meta")
-    assert [type(f) for f in facts] == [InboundMessage]
-
-
-def test_parse_bytes_routes_360dialog_partner_bodies() -> None:
-    facts = parse_bytes(load_bytes("360dialog/partner_history"), "360dialog")
-    assert [type(f) for f in facts] == [HistoryChunk]
-
-
-@pytest.mark.parametrize("raw", [b"", b"{", b"not json", b'{"entry": [}', b"\xff\xfe"])
-def test_parse_bytes_raises_payload_error_only_for_invalid_json(raw: bytes) -> None:
-    with pytest.raises(PayloadError):
-        parse_bytes(raw, "meta")
-
-
-@pytest.mark.parametrize("raw", [b"[]", b"1", b"null", b'"x"', b"{}"])
-def test_parse_bytes_turns_valid_json_of_any_shape_into_unknown(raw: bytes) -> None:
-    [fact] = parse_bytes(raw, "meta")
-    assert isinstance(fact, Unknown)
-
-
-def test_parse_bytes_refuses_an_unknown_provider() -> None:
-    with pytest.raises(InvalidInput):
-        parse_bytes(b"{}", "twilio")
-
-
-def test_parse_bytes_keeps_unicode_as_sent() -> None:
-    facts = parse_bytes(load_bytes("meta/messages/reaction"), "meta")
-    [message] = facts
-    assert isinstance(message, InboundMessage)
-    assert message.content["emoji"] == "👍"
 
 
 # --- never raise --------------------------------------------------------------------------------

@@ -110,12 +110,20 @@ def test_bad_history_messages_become_unknown_and_the_rest_are_kept() -> None:
     facts = parse_meta(_history(chunk))
     unknown = [f for f in facts if isinstance(f, Unknown)]
     [history] = [f for f in facts if isinstance(f, HistoryChunk)]
-    assert [m.wamid for m in history.messages] == ["wamid.G"]
+    # A message without a time is kept (the service applies it at the receipt's time).
+    assert [(m.wamid, m.timestamp) for m in history.messages] == [("wamid.G", 1739230955), ("wamid.T", None)]
     assert [u.reason for u in unknown] == [
         "history[0].threads[0].messages[1]: missing or non-string id",
-        "history[0].threads[0].messages[2]: missing or non-numeric timestamp",
         "history[0].threads[0].messages[3]: not an object",
     ]
+
+
+def test_a_history_media_follow_up_without_a_timestamp_is_kept() -> None:
+    body = load("meta/history/media_followup")
+    del body["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"]
+    [media] = parse_meta(body)
+    assert isinstance(media, HistoryMedia)
+    assert media.timestamp is None
 
 
 def test_thread_without_id_becomes_unknown() -> None:

@@ -49,7 +49,7 @@ def one_status(name: str) -> StatusUpdate:
         ("button", "button", "Unsubscribe"),
         ("reaction", "reaction", None),
         ("order", "order", None),
-        ("system", "system", None),
+        ("system", "system", "User Sheena Nelson changed from 16505551234 to 12195555358"),
         ("referral", "text", "Hello! Can I get more info on this?"),
         ("edit", "edit", "Updated image caption"),
         ("revoke", "revoke", None),
@@ -247,6 +247,44 @@ def test_status_recipient_bsuid_comes_from_contacts() -> None:
     assert status.recipient_user_id == "US.13491208655302741918"
 
 
+@pytest.mark.parametrize("name", ["system", "system_customer_changed_number"])
+def test_a_number_change_names_the_new_number(name: str) -> None:
+    message = one_message(name)
+    assert (message.from_wa_id, message.new_wa_id) == (CUSTOMER, "12195555358")
+    assert message.profile is None  # system messages carry no contacts[]
+
+
+def test_a_number_change_without_a_usable_new_number_moves_nobody() -> None:
+    body = load("meta/messages/system")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["system"]["wa_id"] = "unknown"
+    [message] = parse_meta(body)
+    assert isinstance(message, InboundMessage)
+    assert message.new_wa_id is None
+
+
+def test_other_system_messages_move_nobody() -> None:
+    body = load("meta/messages/system")
+    system = body["entry"][0]["changes"][0]["value"]["messages"][0]["system"]
+    system.update(type="customer_identity_changed", body="User's security code changed", identity="a1b2")
+    [message] = parse_meta(body)
+    assert isinstance(message, InboundMessage)
+    assert (message.text, message.new_wa_id) == ("User's security code changed", None)
+
+
+def test_status_contacts_name_the_recipient() -> None:
+    status = one_status("status_with_contacts")
+    assert status.profile is not None
+    assert (status.profile.wa_id, status.profile.profile_name) == (CUSTOMER, "Sheena Nelson")
+
+
+def test_status_never_takes_a_contact_that_names_somebody_else() -> None:
+    body = load("meta/messages/status_with_contacts")
+    body["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = "12125557890"
+    [status] = parse_meta(body)
+    assert isinstance(status, StatusUpdate)
+    assert status.profile is None
+
+
 # --- value-level errors and odd shapes ----------------------------------------------------------
 
 
@@ -270,10 +308,6 @@ def _with_items(**value: Any) -> dict[str, Any]:
             "messages[0]: missing or non-string id",
         ),
         ({"id": "wamid.X", "timestamp": "1"}, "messages[0]: missing or non-string type"),
-        (
-            {"id": "wamid.X", "type": "text", "timestamp": "soon"},
-            "messages[0]: missing or non-numeric timestamp",
-        ),
         ("wamid.X", "messages[0]: not an object"),
     ],
 )
@@ -282,6 +316,19 @@ def test_message_of_unexpected_shape_becomes_unknown_with_a_reason(item: Any, re
     assert isinstance(fact, Unknown)
     assert fact.reason == reason
     assert fact.raw == item
+
+
+@pytest.mark.parametrize("timestamp", [None, "soon", "", {"at": 1}])
+def test_a_message_or_status_without_a_readable_timestamp_is_kept(timestamp: Any) -> None:
+    item = {"id": "wamid.X", "from": CUSTOMER, "type": "text", "text": {"body": "hi"}, "timestamp": timestamp}
+    status = {"id": "wamid.Y", "status": "read", "recipient_id": CUSTOMER, "timestamp": timestamp}
+    if timestamp is None:
+        del item["timestamp"], status["timestamp"]
+    message, update = parse_meta(_with_items(messages=[item], statuses=[status]))
+    assert isinstance(message, InboundMessage)
+    assert (message.text, message.timestamp) == ("hi", None)
+    assert isinstance(update, StatusUpdate)
+    assert update.timestamp is None
 
 
 def test_one_bad_message_does_not_hide_its_neighbours() -> None:

@@ -63,6 +63,18 @@ HISTORY_STATUS = {
 }
 
 
+NO_TIMESTAMP = (
+    "WhatsApp sent this item without a readable timestamp: the time the gateway received the webhook "
+    "is used instead."
+)
+"""The `note` of a message whose item had no timestamp (or an unreadable one)."""
+
+
+def with_note(*notes: str | None) -> str | None:
+    """Several explanations for the operator as one `note` (None when there is none)."""
+    return " ".join(n for n in notes if n) or None
+
+
 def explain_unsupported(errors: Sequence[Mapping[str, Any]]) -> str:
     """What to tell the operator about an `unsupported` message instead of dropping it."""
     codes = set()

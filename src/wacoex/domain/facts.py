@@ -53,11 +53,13 @@ class InboundMessage(Fact):
     type: str
     content: Any = None  # the object under the type's key, as received (None for unsupported)
     text: str | None = None  # body or caption
-    timestamp: int  # Unix seconds (send time)
+    timestamp: int | None  # Unix seconds (send time); None when the item had none (see NO_TIMESTAMP)
     reply_to: str | None = None  # context.id
     context: JSON | None = None
     referral: JSON | None = None
     errors: tuple[JSON, ...] = ()
+    # A `system` message saying the customer changed their number: the number they moved to.
+    new_wa_id: str | None = None
     raw: JSON = field(default_factory=dict)
 
 
@@ -73,7 +75,7 @@ class Echo(Fact):
     type: str
     content: Any = None
     text: str | None = None
-    timestamp: int  # webhook trigger time
+    timestamp: int | None  # webhook trigger time; None when the item had none
     reply_to: str | None = None
     context: JSON | None = None
     raw: JSON = field(default_factory=dict)
@@ -86,9 +88,10 @@ class StatusUpdate(Fact):
     wamid: str
     status: MessageStatus
     status_raw: str
-    timestamp: int
+    timestamp: int | None  # None when the item had none
     recipient_id: str | None = None
     recipient_user_id: str | None = None
+    profile: ContactProfile | None = None  # value.contacts[] naming the recipient, when sent
     errors: tuple[JSON, ...] = ()
     pricing: JSON | None = None
     conversation: JSON | None = None
@@ -107,7 +110,7 @@ class HistoryMessage:
     type: str
     content: Any = None
     text: str | None = None
-    timestamp: int  # device time
+    timestamp: int | None  # device time; None when the item had none
     history_status: str | None = None  # history_context.status, upper-case as sent
     raw: JSON = field(default_factory=dict)
 
@@ -137,7 +140,7 @@ class HistoryMedia(Fact):
     type: str
     content: Any = None
     text: str | None = None
-    timestamp: int
+    timestamp: int | None  # None when the item had none
     raw: JSON = field(default_factory=dict)
 
 

@@ -17,10 +17,12 @@ from wacoex.domain.conversation import (
     HISTORY_STATUS,
     MEDIA_TYPES,
     MUTATION_TYPES,
+    NO_TIMESTAMP,
     explain_unsupported,
     history_direction,
     opens_window,
     status_advances,
+    with_note,
 )
 from wacoex.domain.enums import Direction, MessageStatus, Origin
 from wacoex.domain.facts import apply_units
@@ -261,11 +263,12 @@ class Ingest:
             type=type_,
             content=content,
             text=text,
-            occurred_at=None if timestamp is None else timestamp * 1000,
+            occurred_at=_at(run, timestamp),
             received_at=run.receipt.received_at,
             placeholder=False,
             media_id=media_id,
             media_state=media_state,
+            note=NO_TIMESTAMP if timestamp is None else None,
         )
 
     def _live_row(
@@ -294,18 +297,26 @@ class Ingest:
             direction=direction,
             origin=origin,
             status=status,
-            status_at=item.timestamp * 1000,
+            status_at=row["occurred_at"],
             reply_to=item.reply_to,
             **extra,
         )
         return row
 
     def _inbound(self, run: Run, number: NumberRef, m: f.InboundMessage) -> None:
-        at = m.timestamp * 1000
+        at = _at(run, m.timestamp)
         if m.type in MUTATION_TYPES:
             mutate(run, number, m.type, m.content, m.wamid, at, by=m.from_wa_id or m.from_user_id or "")
             return
         profile_name = m.profile.profile_name if m.profile else None
+        business = number.display_phone_number
+        if m.new_wa_id and not same_number(m.new_wa_id, business) and not same_number(m.from_wa_id, business):
+            # The person moves to the new number; the old one stays theirs as an alias, so the notice
+            # itself (from the old number) and any late webhook land in one conversation.
+            run.repo.change_number(
+                number.id, old_wa_id=m.from_wa_id, user_id=m.from_user_id, new_wa_id=m.new_wa_id, at=at
+            )
+            run.cache.clear()  # contacts may have merged and numbers moved
         conv = self._conversation(
             run,
             number,
@@ -331,11 +342,13 @@ class Ingest:
         if m.errors:
             row["errors"] = list(m.errors)
         if m.type == "unsupported":
-            row["note"] = explain_unsupported(m.errors)
-        self._store(run, number, [Prepared(row, live=True, customer=True, event="message.received")])
+            row["note"] = with_note(explain_unsupported(m.errors), row["note"])
+        # A system notice (number changed, …) is not the customer writing: never unread.
+        customer = m.type != "system"
+        self._store(run, number, [Prepared(row, live=True, customer=customer, event="message.received")])
 
     def _echo(self, run: Run, number: NumberRef, e: f.Echo) -> None:
-        at = e.timestamp * 1000
+        at = _at(run, e.timestamp)
         if e.type in MUTATION_TYPES:
             mutate(run, number, e.type, e.content, e.wamid, at, by="business")
             return
@@ -373,7 +386,9 @@ class Ingest:
                     history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
                 )
             counterparty = hm.thread_id or (hm.to if outbound else hm.from_number)
-            conv = self._conversation(run, number, wa_id=counterparty, user_id=None, at=hm.timestamp * 1000)
+            conv = self._conversation(
+                run, number, wa_id=counterparty, user_id=None, at=_at(run, hm.timestamp)
+            )
             if conv is None:
                 record_own_number(run, number, "history", hm.raw)
                 continue
@@ -387,12 +402,16 @@ class Ingest:
                 timestamp=hm.timestamp,
             )
             hstatus = (hm.history_status or "").upper() or None
-            status = HISTORY_STATUS.get(hstatus or "", None) if outbound else MessageStatus.RECEIVED
+            # Without (or with an unknown) history_context the message was at least sent: status is
+            # never null, and history_status keeps what WhatsApp said (or null).
+            status = (
+                HISTORY_STATUS.get(hstatus or "", MessageStatus.SENT) if outbound else MessageStatus.RECEIVED
+            )
             row.update(
                 conversation_id=conv,
                 direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
                 origin=Origin.HISTORY,
-                status=status.value if status else None,
+                status=status.value,
                 history_status=hstatus,
             )
             if hm.type == "media_placeholder":
@@ -419,7 +438,9 @@ class Ingest:
         outbound = history_direction(hm.from_number, number.display_phone_number) is Direction.OUTBOUND
         conv = None
         if not outbound:
-            conv = self._conversation(run, number, wa_id=hm.from_number, user_id=None, at=hm.timestamp * 1000)
+            conv = self._conversation(
+                run, number, wa_id=hm.from_number, user_id=None, at=_at(run, hm.timestamp)
+            )
         row = self._base_row(
             run,
             number,
@@ -429,10 +450,13 @@ class Ingest:
             text=hm.text,
             timestamp=hm.timestamp,
         )
+        # The chunk, if it comes later, is authoritative for the status (see _merge); until then the
+        # follow-up's own direction gives one, so no history message is ever without a status.
         row.update(
             conversation_id=conv,
             direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             origin=Origin.HISTORY,
+            status=(MessageStatus.SENT if outbound else MessageStatus.RECEIVED).value,
         )
         self._store(run, number, [Prepared(row, live=False)])
 
@@ -510,8 +534,9 @@ class Ingest:
                 direction=row["direction"],
                 history_status=row["history_status"],
                 status=row.get("status"),
-                occurred_at=row.get("occurred_at"),
             )
+            if row.get("note") != NO_TIMESTAMP:  # a chunk without a time keeps the follow-up's
+                values.update(occurred_at=row.get("occurred_at"), note=None)
         promoted = old.origin == Origin.HISTORY and row.get("origin") in (
             Origin.CUSTOMER,
             Origin.BUSINESS_APP,
@@ -553,11 +578,25 @@ class Ingest:
             )
             if row.get(key) is not None
         }
-        if old.origin == Origin.UNKNOWN or (
-            old.origin == Origin.API and row.get("origin") == Origin.BUSINESS_APP
+        # A placeholder's origin is a guess (`api` from a status); the message itself says who wrote
+        # it. Outbound history does not replace `api`: an API-sent message also shows up in history.
+        inbound = row.get("direction") == Direction.INBOUND
+        if (
+            old.origin == Origin.UNKNOWN
+            or inbound
+            or row.get("origin") in (Origin.CUSTOMER, Origin.BUSINESS_APP)
         ):
             values["origin"] = row["origin"]
-        if old.status is None and row.get("status") is not None:
+        if inbound:
+            # Statuses describe what the business sent (spec §2.6): one naming a customer's message
+            # says nothing about it, so the message is `received` like any other inbound one.
+            values.update(
+                status=row.get("status"),
+                status_at=row.get("status_at"),
+                errors=row.get("errors"),
+                pricing=None,
+            )
+        elif old.status is None and row.get("status") is not None:
             values.update(status=row["status"], status_at=row.get("status_at"))
         values["placeholder"] = False
         conv = old.conversation_id
@@ -572,12 +611,23 @@ class Ingest:
     # -- statuses -----------------------------------------------------------------------------
 
     def _status(self, run: Run, number: NumberRef, s: f.StatusUpdate) -> None:
-        at = s.timestamp * 1000
+        at = _at(run, s.timestamp)
         existing = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
-        if existing is None:
+        # contacts[] on a status names the recipient: for a conversation the business started through
+        # the API, it is the only name WhatsApp ever gives (until the customer writes).
+        profile_name = s.profile.profile_name if s.profile else None
+        wa_id = s.recipient_id or (s.profile.wa_id if s.profile else None)
+        if existing is None or profile_name:
             conv = self._conversation(
-                run, number, wa_id=s.recipient_id, user_id=s.recipient_user_id, at=at, reported=True
+                run,
+                number,
+                wa_id=wa_id,
+                user_id=s.recipient_user_id,
+                profile_name=profile_name,
+                at=at,
+                reported=True,
             )
+        if existing is None:
             row = dict(
                 number_id=number.id,
                 conversation_id=conv,
@@ -592,6 +642,7 @@ class Ingest:
                 errors=list(s.errors) or None,
                 pricing=s.pricing,
                 placeholder=True,
+                note=NO_TIMESTAMP if s.timestamp is None else None,
             )
             self._store(run, number, [Prepared(row, live=True)])
             created = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
@@ -599,7 +650,7 @@ class Ingest:
                 EventRow(
                     "message.status",
                     number.id,
-                    _status_payload(number, s),
+                    _status_payload(run, number, s),
                     conv,
                     created.id if created else None,
                 )
@@ -615,23 +666,28 @@ class Ingest:
                 EventRow(
                     "message.status",
                     number.id,
-                    _status_payload(number, s),
+                    _status_payload(run, number, s),
                     existing.conversation_id,
                     existing.id,
                 )
             )
-        if s.pricing:
+        if s.pricing and existing.direction != Direction.INBOUND:
             values["pricing"] = s.pricing
         if values:
             run.repo.update_message(existing.id, values)
 
 
-def _status_payload(number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
+def _at(run: Run, timestamp: int | None) -> int:
+    """WhatsApp's time of an item in ms, or the receipt's when the item had none (the row notes it)."""
+    return run.receipt.received_at if timestamp is None else timestamp * 1000
+
+
+def _status_payload(run: Run, number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
     return {
         "phone_number_id": number.phone_number_id,
         "wamid": s.wamid,
         "status": s.status.value,
-        "timestamp": s.timestamp * 1000,
+        "timestamp": _at(run, s.timestamp),
         "errors": list(s.errors),
         "pricing": s.pricing,
     }

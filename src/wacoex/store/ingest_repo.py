@@ -17,6 +17,7 @@ from wacoex.store.engine import now_ms
 from wacoex.store.numbers import number_ref
 from wacoex.store.tables import (
     account_events,
+    contact_aliases,
     contacts,
     conversations,
     events,
@@ -61,8 +62,31 @@ _CONTACT_BY = {
     col: sa.select(contacts).where(_k.number_id == _B("number_id"), _k[col] == _B("value"))
     for col in ("id", "user_id", "phone_key")
 }
-_CONTACT_BY_EITHER = sa.select(contacts).where(
-    _k.number_id == _B("number_id"), sa.or_(_k.user_id == _B("user_id"), _k.phone_key == _B("phone_key"))
+_a = contact_aliases.c
+
+
+def _or_by_alias(select: Any, param: str) -> Any:
+    """`select` of contacts, plus the contact who had the number :param before a number change.
+
+    One round trip: looking the alias up only after a miss would cost every new contact a second
+    query (+10% statements applying a receipt of new customers). `via_alias` tells the rows apart.
+    """
+    by_alias = (
+        sa.select(contacts, sa.literal(True).label("via_alias"))
+        .join(contact_aliases, _a.contact_id == _k.id)
+        .where(_a.number_id == _B("number_id"), _a.phone_key == _B(param))
+    )
+    return sa.union_all(select.add_columns(sa.literal(False).label("via_alias")), by_alias)
+
+
+_CONTACT_BY_PHONE = _or_by_alias(
+    sa.select(contacts).where(_k.number_id == _B("number_id"), _k.phone_key == _B("value")), "value"
+)
+_CONTACT_BY_EITHER = _or_by_alias(
+    sa.select(contacts).where(
+        _k.number_id == _B("number_id"), sa.or_(_k.user_id == _B("user_id"), _k.phone_key == _B("phone_key"))
+    ),
+    "phone_key",
 )
 _CONVERSATION_ID = sa.select(_cv.id).where(
     _cv.number_id == _B("number_id"), _cv.contact_id == _B("contact_id")
@@ -174,17 +198,21 @@ class SqlIngestRepository:
         key = phone_key(wa_id) if wa_id else None
         if user_id and key:
             # One query for both identities (they may still be two contacts, merged below).
-            by_user = by_phone = None
+            by_user = by_phone = by_alias = None
             for found in self.conn.execute(
                 _CONTACT_BY_EITHER, {"number_id": number_id, "user_id": user_id, "phone_key": key}
             ):
+                if found.via_alias:
+                    by_alias = found
+                    continue
                 if found.user_id == user_id:
                     by_user = found
                 if found.phone_key == key:
                     by_phone = found
+            by_phone = by_phone if by_phone is not None else by_alias
         else:
             by_user = self._contact_by(number_id, contacts.c.user_id, user_id) if user_id else None
-            by_phone = self._contact_by(number_id, contacts.c.phone_key, key) if key else None
+            by_phone = self._contact_by_phone(number_id, key) if key else None
         if by_user is not None and by_phone is not None and by_user.id != by_phone.id:
             keep, drop = sorted((by_user, by_phone), key=lambda r: r.id)
             self._merge_contacts(keep, drop, at)
@@ -247,6 +275,83 @@ class SqlIngestRepository:
     def _contact_by(self, number_id: int, column: Any, value: Any) -> Any:
         return self.conn.execute(_CONTACT_BY[column.name], {"number_id": number_id, "value": value}).first()
 
+    def _contact_by_phone(self, number_id: int, key: str) -> Any:
+        """The contact whose number this is now, else the one who had it before a number change."""
+        rows = self.conn.execute(_CONTACT_BY_PHONE, {"number_id": number_id, "value": key}).all()
+        return min(rows, key=lambda r: bool(r.via_alias), default=None)
+
+    def _add_aliases(
+        self, number_id: int, contact_id: int, numbers_: Iterable[tuple[str, str | None]], at: int
+    ) -> None:
+        rows = [
+            {
+                "number_id": number_id,
+                "phone_key": key,
+                "contact_id": contact_id,
+                "wa_id": wa_id,
+                "created_at": at,
+            }
+            for key, wa_id in numbers_
+        ]
+        if rows:
+            stmt = self._prebuilt(
+                ("alias",), lambda: insert_ignore(self.conn, contact_aliases, ["number_id", "phone_key"])
+            )
+            self.conn.execute(stmt, rows)
+
+    def change_number(
+        self, number_id: int, *, old_wa_id: str | None, user_id: str | None, new_wa_id: str, at: int
+    ) -> int:
+        """The customer moved to `new_wa_id` (a system `user_changed_number`): one contact stays.
+
+        The contacts found by the old number (or the BSUID) and by the new one, if they are two, are
+        merged. The newest change by Meta's time sets the contact's number, so an older change that
+        arrives late cannot undo a newer one; every other number the person had becomes an alias.
+        """
+        old_key = phone_key(old_wa_id) if old_wa_id else None
+        new_key = phone_key(new_wa_id)
+        found: dict[int, Any] = {}
+        for row in (
+            self._contact_by(number_id, contacts.c.user_id, user_id) if user_id else None,
+            self._contact_by_phone(number_id, old_key) if old_key else None,
+            self._contact_by_phone(number_id, new_key),
+        ):
+            if row is not None:
+                found[row.id] = row
+        if not found:
+            created = self.resolve_contact(
+                number_id, wa_id=new_wa_id, user_id=user_id, profile_name=None, at=at, reported=True
+            )
+            found[created] = self._contact_by(number_id, contacts.c.id, created)
+        rows = sorted(found.values(), key=lambda r: r.id)
+        # (changed at, phone key, wa_id): this change first, so that it wins a tie (a replay).
+        claims = [(at, new_key, new_wa_id)] + [
+            (r.phone_changed_at, r.phone_key, r.wa_id) for r in rows if r.phone_key
+        ]
+        changed_at, current_key, current_wa_id = max(claims, key=lambda c: -1 if c[0] is None else c[0])
+        keep = rows[0]
+        for drop in rows[1:]:
+            self._merge_contacts(keep, drop, at)
+            keep = self._contact_by(number_id, contacts.c.id, keep.id)
+        self.conn.execute(
+            contact_aliases.delete().where(
+                contact_aliases.c.number_id == number_id, contact_aliases.c.phone_key == current_key
+            )
+        )
+        if (keep.phone_key, keep.wa_id, keep.phone_changed_at) != (current_key, current_wa_id, changed_at):
+            self.conn.execute(
+                contacts.update()
+                .where(contacts.c.id == keep.id)
+                .values(
+                    phone_key=current_key, wa_id=current_wa_id, phone_changed_at=changed_at, updated_at=at
+                )
+            )
+        retired = {key: wa_id for _, key, wa_id in claims if key != current_key}
+        if old_key and old_key != current_key:
+            retired.setdefault(old_key, old_wa_id)
+        self._add_aliases(number_id, int(keep.id), retired.items(), at)
+        return int(keep.id)
+
     def _merge_contacts(self, keep: Any, drop: Any, at: int) -> None:
         """Fold contact `drop` into `keep`: identities, names, the conversation and its messages."""
         c = conversations.c
@@ -280,6 +385,12 @@ class SqlIngestRepository:
             )
             self.conn.execute(conversations.delete().where(c.id == drop_conv.id))
             self.conversation_aliases[int(drop_conv.id)] = int(keep_conv.id)
+        # Every number either contact had keeps reaching the person.
+        self.conn.execute(
+            contact_aliases.update().where(contact_aliases.c.contact_id == drop.id).values(contact_id=keep.id)
+        )
+        if drop.phone_key and keep.phone_key and drop.phone_key != keep.phone_key:
+            self._add_aliases(drop.number_id, int(keep.id), [(drop.phone_key, drop.wa_id)], at)
         fill = {
             col: drop._mapping[col]
             for col in (
@@ -295,6 +406,8 @@ class SqlIngestRepository:
             )
             if keep._mapping[col] is None and drop._mapping[col] is not None
         }
+        if "phone_key" in fill and drop.phone_changed_at is not None:
+            fill["phone_changed_at"] = drop.phone_changed_at
         # Free the unique identities before giving them to the kept contact.
         self.conn.execute(
             contacts.update().where(contacts.c.id == drop.id).values(user_id=None, phone_key=None)

@@ -79,6 +79,8 @@ contacts = sa.Table(
     sa.Column("operator_name", sa.Text),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Meta's time of the user_changed_number that set phone_key (NULL: never changed): the newest wins
+    sa.Column("phone_changed_at", sa.BigInteger),
     sa.Index(
         "uq_contacts_number_phone",
         "number_id",
@@ -95,6 +97,19 @@ contacts = sa.Table(
         sqlite_where=sa.text("user_id IS NOT NULL"),
         postgresql_where=sa.text("user_id IS NOT NULL"),
     ),
+)
+
+# Numbers a contact had before a user_changed_number: late or reordered webhooks from them still
+# reach the same contact (looked up after contacts.phone_key).
+contact_aliases = sa.Table(
+    "contact_aliases",
+    metadata,
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), primary_key=True),
+    sa.Column("phone_key", sa.String(32), primary_key=True),
+    sa.Column("contact_id", sa.BigInteger, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("wa_id", sa.String(32)),  # the old number as WhatsApp spelled it
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_contact_aliases_contact", "contact_id"),
 )
 
 conversations = sa.Table(

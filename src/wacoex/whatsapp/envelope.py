@@ -6,11 +6,7 @@ well-formed JSON of any shape: what we cannot read becomes an `Unknown` fact hol
 
 from __future__ import annotations
 
-import orjson
-
-from wacoex.domain.enums import Provider
 from wacoex.domain.facts import AnyFact, Source, Unknown
-from wacoex.errors import InvalidInput, PayloadError
 from wacoex.whatsapp.fields import parse_change
 from wacoex.whatsapp.fields._common import to_int, to_str
 
@@ -96,24 +92,3 @@ def parse_meta(body: object, max_unknown: int = MAX_UNKNOWN) -> list[AnyFact]:
             for fact in parse_change(field, change.get("value"), waba_id, entry_time):
                 facts.add(fact)
     return facts.close()
-
-
-def parse_bytes(raw: bytes, provider: str, max_unknown: int = MAX_UNKNOWN) -> list[AnyFact]:
-    """Decode a stored webhook body and parse it by provider ("meta" or "360dialog").
-
-    At most `max_unknown` Unknown facts are returned one by one (FactList). Raises PayloadError only
-    when the bytes are not JSON; any JSON yields facts (Unknown at worst).
-    """
-    kind = Provider(provider)
-    if kind is Provider.UNKNOWN:
-        raise InvalidInput(f"unknown webhook provider {provider!r}", provider=provider)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"webhook body is not valid JSON: {exc}") from exc
-    if kind is Provider.DIALOG360:
-        # Imported here because dialog360 delegates Meta-envelope bodies back to parse_meta.
-        from wacoex.whatsapp.dialog360 import parse_360dialog
-
-        return parse_360dialog(body, max_unknown)
-    return parse_meta(body, max_unknown)

@@ -20,6 +20,7 @@ _TEXT_KEY = {
     "document": "caption",
     "audio": "caption",
     "sticker": "caption",
+    "system": "body",  # "User … changed from … to …": what WhatsApp shows in the chat
 }
 
 
@@ -84,8 +85,12 @@ def make_source(field: str, waba_id: str | None, value: JSON, entry_time: int | 
     return Source(field=field, waba_id=waba_id, entry_time=entry_time)
 
 
-def item_head(item: Any, where: str, source: Source) -> tuple[JSON, str, str, int] | Unknown:
-    """The id, type and timestamp every message-like item needs, or Unknown saying which is missing."""
+def item_head(item: Any, where: str, source: Source) -> tuple[JSON, str, str, int | None] | Unknown:
+    """The id and type every message-like item needs (or Unknown saying which is missing), and its time.
+
+    A missing or unreadable timestamp is None, not a reason to drop the item: the service applies it
+    with the time the webhook was received, and says so.
+    """
     if type(item) is not dict:
         return Unknown(source=source, reason=f"{where}: not an object", raw=item)
     wamid = item.get("id")
@@ -94,10 +99,7 @@ def item_head(item: Any, where: str, source: Source) -> tuple[JSON, str, str, in
     msg_type = item.get("type")
     if type(msg_type) is not str:
         return Unknown(source=source, reason=f"{where}: missing or non-string type", raw=item)
-    timestamp = to_int(item.get("timestamp"))
-    if timestamp is None:
-        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
-    return item, wamid, msg_type, timestamp
+    return item, wamid, msg_type, to_int(item.get("timestamp"))
 
 
 def message_text(msg_type: Any, content: Any) -> str | None:

@@ -43,7 +43,7 @@ def parse(value: JSON, source: Source) -> list[AnyFact]:
 
 
 def parse_echo(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
-    """One item of `message_echoes[]` as an Echo, or Unknown when it has no id, type or time."""
+    """One item of `message_echoes[]` as an Echo, or Unknown when it has no id or type."""
     head = item_head(item, f"message_echoes[{index}]", source)
     if isinstance(head, Unknown):
         return head

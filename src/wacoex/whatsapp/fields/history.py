@@ -57,7 +57,7 @@ def _history_message(
     msg_type: str,
     content: Any,
     text: str | None,
-    timestamp: int,
+    timestamp: int | None,
     history_status: str | None,
     raw: JSON,
 ) -> HistoryMessage:
@@ -152,35 +152,35 @@ def _parse_thread(
             msg_type = item.get("type")
             stamp = item.get("timestamp")
             if type(wamid) is str and wamid and type(msg_type) is str:
+                # None when missing or unreadable: applied at the receipt's time, and noted.
                 timestamp = int(stamp) if type(stamp) is str and stamp.isdecimal() else to_int(stamp)
-                if timestamp is not None:
-                    context = item.get("history_context")
-                    status = context.get("status") if type(context) is dict else None
-                    content = item.get(msg_type)
-                    if content is None:
-                        text = None
-                    elif msg_type == "text" and type(content) is dict:
-                        text = content.get("body")
-                        text = text if type(text) is str else None
-                    else:
-                        text = message_text(msg_type, content)
-                    frm = item.get("from")
-                    to = item.get("to")
-                    append(
-                        _history_message(
-                            wamid,
-                            thread_id,
-                            frm if frm is None or type(frm) is str else to_str(frm),
-                            to if to is None or type(to) is str else to_str(to),
-                            msg_type,
-                            content,
-                            text,
-                            timestamp,
-                            status if type(status) is str else None,
-                            item,
-                        )
+                context = item.get("history_context")
+                status = context.get("status") if type(context) is dict else None
+                content = item.get(msg_type)
+                if content is None:
+                    text = None
+                elif msg_type == "text" and type(content) is dict:
+                    text = content.get("body")
+                    text = text if type(text) is str else None
+                else:
+                    text = message_text(msg_type, content)
+                frm = item.get("from")
+                to = item.get("to")
+                append(
+                    _history_message(
+                        wamid,
+                        thread_id,
+                        frm if frm is None or type(frm) is str else to_str(frm),
+                        to if to is None or type(to) is str else to_str(to),
+                        msg_type,
+                        content,
+                        text,
+                        timestamp,
+                        status if type(status) is str else None,
+                        item,
                     )
-                    continue
+                )
+                continue
         facts.append(
             Unknown(source=source, reason=f"{where}.messages[{m_index}]: {_what_is_wrong(item)}", raw=item)
         )
@@ -192,9 +192,7 @@ def _what_is_wrong(item: Any) -> str:
     wamid = item.get("id")
     if type(wamid) is not str or not wamid:
         return "missing or non-string id"
-    if type(item.get("type")) is not str:
-        return "missing or non-string type"
-    return "missing or non-numeric timestamp"
+    return "missing or non-string type"
 
 
 def parse_media(item: Any, index: int, source: Source) -> AnyFact:
@@ -204,9 +202,9 @@ def parse_media(item: Any, index: int, source: Source) -> AnyFact:
         return Unknown(source=source, reason=f"{where}: not an object", raw=item)
     wamid = item.get("id")
     msg_type = item.get("type")
-    timestamp = to_int(item.get("timestamp"))
-    if type(wamid) is not str or not wamid or type(msg_type) is not str or timestamp is None:
+    if type(wamid) is not str or not wamid or type(msg_type) is not str:
         return Unknown(source=source, reason=f"{where}: {_what_is_wrong(item)}", raw=item)
+    timestamp = to_int(item.get("timestamp"))  # None: applied at the receipt's time
     content = item.get(msg_type)
     return HistoryMedia(
         source=source,

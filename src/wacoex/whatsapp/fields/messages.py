@@ -10,6 +10,7 @@ from typing import Any
 
 from wacoex.domain.enums import MessageStatus
 from wacoex.domain.facts import JSON, AnyFact, InboundMessage, Source, StatusUpdate, Unknown
+from wacoex.domain.ids import digits
 from wacoex.whatsapp.fields._common import (
     Contacts,
     dicts,
@@ -22,6 +23,10 @@ from wacoex.whatsapp.fields._common import (
     to_str,
     value_errors,
 )
+
+# System messages that move a customer to a new number: Meta's current name and the older one
+# (which also spelled the new number `new_wa_id`).
+NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
 
 
 def parse(value: JSON, source: Source) -> list[AnyFact]:
@@ -54,7 +59,7 @@ def parse(value: JSON, source: Source) -> list[AnyFact]:
 
 
 def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
-    """One item of `messages[]` as an InboundMessage, or Unknown when it has no id, type or time."""
+    """One item of `messages[]` as an InboundMessage, or Unknown when it has no id or type."""
     head = item_head(item, f"messages[{index}]", source)
     if isinstance(head, Unknown):
         return head
@@ -81,12 +86,21 @@ def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sol
         context=context,
         referral=opt_dict(item.get("referral")),
         errors=dicts(item.get("errors")),
+        new_wa_id=_new_number(msg_type, content),
         raw=item,
     )
 
 
+def _new_number(msg_type: str, content: Any) -> str | None:
+    """The number a `system` user_changed_number (or older customer_changed_number) moves to."""
+    if msg_type != "system" or type(content) is not dict or content.get("type") not in NUMBER_CHANGES:
+        return None
+    new = to_str(content.get("wa_id")) or to_str(content.get("new_wa_id"))
+    return new if digits(new) else None  # a number, or nothing to move to
+
+
 def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole: bool) -> AnyFact:
-    """One item of `statuses[]` as a StatusUpdate, or Unknown when it has no id, status or time."""
+    """One item of `statuses[]` as a StatusUpdate, or Unknown when it has no id or status."""
     where = f"statuses[{index}]"
     if type(item) is not dict:
         return Unknown(source=source, reason=f"{where}: not an object", raw=item)
@@ -96,15 +110,13 @@ def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole
     status_raw = item.get("status")
     if type(status_raw) is not str:
         return Unknown(source=source, reason=f"{where}: missing or non-string status", raw=item)
-    timestamp = to_int(item.get("timestamp"))
-    if timestamp is None:
-        return Unknown(source=source, reason=f"{where}: missing or non-numeric timestamp", raw=item)
+    timestamp = to_int(item.get("timestamp"))  # None: applied at the receipt's time
     recipient_id = to_str(item.get("recipient_id")) or None
     recipient_user_id = opt_str(item.get("recipient_user_id")) or None
-    if recipient_user_id is None:
-        contact = contacts.match(recipient_id, None, sole)
-        if contact is not None:
-            recipient_user_id = contact.user_id
+    # Some statuses carry contacts[] too (BSUIDs, and the recipient's profile name).
+    contact = contacts.match(recipient_id, recipient_user_id, sole)
+    if recipient_user_id is None and contact is not None:
+        recipient_user_id = contact.user_id
     return StatusUpdate(
         source=source,
         wamid=wamid,
@@ -113,6 +125,7 @@ def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole
         timestamp=timestamp,
         recipient_id=recipient_id,
         recipient_user_id=recipient_user_id,
+        profile=contact,
         errors=dicts(item.get("errors")),
         pricing=opt_dict(item.get("pricing")),
         conversation=opt_dict(item.get("conversation")),
