@@ -17,6 +17,7 @@ from wacoex.domain.conversation import (
     HISTORY_STATUS,
     MEDIA_TYPES,
     MUTATION_TYPES,
+    advance_bound,
     explain_unsupported,
     history_direction,
     opens_window,
@@ -557,13 +558,15 @@ class Ingest:
             old.origin == Origin.API and row.get("origin") == Origin.BUSINESS_APP
         ):
             values["origin"] = row["origin"]
-        if old.status is None and row.get("status") is not None:
-            values.update(status=row["status"], status_at=row.get("status_at"))
         values["placeholder"] = False
         conv = old.conversation_id
         if conv is None and row.get("conversation_id") is not None:
             conv = values["conversation_id"] = row["conversation_id"]
         run.repo.update_message(old.id, values)
+        if old.status is None and row.get("status") is not None:
+            # Conditional: a status that reached the placeholder meanwhile (another worker) stays.
+            status = MessageStatus(row["status"])
+            run.repo.advance_status(old.id, status.value, row.get("status_at"), advance_bound(status))
         self._account_new(run, number, p, old.id, conversation_id=conv, count=old.conversation_id is None)
         if old.pending_edit:
             old.conversation_id = conv
@@ -593,23 +596,20 @@ class Ingest:
                 pricing=s.pricing,
                 placeholder=True,
             )
-            self._store(run, number, [Prepared(row, live=True)])
-            created = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
-            run.events.append(
-                EventRow(
-                    "message.status",
-                    number.id,
-                    _status_payload(number, s),
-                    conv,
-                    created.id if created else None,
+            created = run.repo.insert_placeholder(row)
+            if created is not None:
+                self._account_new(run, number, Prepared(row, live=True), created)
+                run.events.append(
+                    EventRow("message.status", number.id, _status_payload(number, s), conv, created)
                 )
-            )
-            return
-        values: dict[str, Any] = {}
-        if status_advances(existing.status, s.status):
-            values.update(status=s.status.value, status_at=at)
-            if s.errors:
-                values["errors"] = list(s.errors)
+                return
+            # Another worker stored this wamid meanwhile: advance its status like any other.
+            existing = run.repo.existing_messages(number.id, [s.wamid])[s.wamid]
+        # The write is conditional, so a status another worker advanced meanwhile is never moved
+        # back, and only the write that moved it records the event.
+        if status_advances(existing.status, s.status) and run.repo.advance_status(
+            existing.id, s.status.value, at, advance_bound(s.status), list(s.errors) or None
+        ):
             existing.status = s.status.value
             run.events.append(
                 EventRow(
@@ -621,9 +621,7 @@ class Ingest:
                 )
             )
         if s.pricing:
-            values["pricing"] = s.pricing
-        if values:
-            run.repo.update_message(existing.id, values)
+            run.repo.update_message(existing.id, {"pricing": s.pricing})
 
 
 def _status_payload(number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
