@@ -193,6 +193,9 @@ class ApplyTx(Protocol):
 
     def savepoint(self) -> AbstractContextManager[None]: ...
     def forget_unknowns(self, receipt_id: int) -> None: ...
+    def transient(self, exc: BaseException) -> bool:
+        """Whether a failure may pass on a later try (contention, a lost connection), not the data's fault."""
+        ...
 
 
 UnitOfWork = Callable[[], AbstractContextManager[ApplyTx]]

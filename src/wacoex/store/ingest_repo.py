@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from wacoex.domain import limits
 from wacoex.domain.enums import STATUS_RANK
 from wacoex.domain.ids import phone_key
 from wacoex.services.ports import ConversationDelta, EventRow, ExistingMessage, MessageRow, NumberRef
@@ -599,11 +600,13 @@ class SqlIngestRepository:
     def record_unknown(
         self, receipt_id: int, field: str | None, phone_number_id: str | None, reason: str, raw: Any, at: int
     ) -> None:
+        # Labels from the body itself (an unknown field's name, an unregistered phone_number_id)
+        # are cut to their columns; the reason and the raw item keep them whole.
         self.conn.execute(
             unknown_items.insert().values(
                 receipt_id=receipt_id,
-                field=field,
-                phone_number_id=phone_number_id,
+                field=field[: limits.LABEL] if field else field,
+                phone_number_id=phone_number_id[: limits.LABEL] if phone_number_id else phone_number_id,
                 reason=reason,
                 raw=raw,
                 created_at=at,

@@ -6,6 +6,8 @@ well-formed JSON of any shape: what we cannot read becomes an `Unknown` fact hol
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from wacoex.domain.enums import Provider
@@ -98,6 +100,42 @@ def parse_meta(body: object, max_unknown: int = MAX_UNKNOWN) -> list[AnyFact]:
     return facts.close()
 
 
+_NUL_ESCAPE = b"\\u0000"
+
+
+def without_nul(body: Any) -> Any:
+    """The decoded `body` with every NUL character removed from its strings (object keys included).
+
+    PostgreSQL's text columns refuse NUL and SQLite's keep it, so the two would store different
+    records; no text WhatsApp sends needs it. JSON carries NUL only escaped, so bodies without
+    `\\u0000` (nearly all) skip this. The walk is iterative (bodies nest up to 1,024 levels) and
+    changes the freshly decoded body in place.
+    """
+    if type(body) is str:
+        return body.replace("\x00", "")
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            if any("\x00" in key for key in node):
+                items = list(node.items())
+                node.clear()
+                node.update((key.replace("\x00", ""), value) for key, value in items)
+            entries: Any = node.items()
+        elif type(node) is list:
+            entries = enumerate(node)
+        else:
+            continue
+        for key, value in entries:
+            kind = type(value)
+            if kind is str:
+                if "\x00" in value:
+                    node[key] = value.replace("\x00", "")
+            elif kind is dict or kind is list:
+                stack.append(value)
+    return body
+
+
 def parse_bytes(raw: bytes, provider: str, max_unknown: int = MAX_UNKNOWN) -> list[AnyFact]:
     """Decode a stored webhook body and parse it by provider ("meta" or "360dialog").
 
@@ -111,6 +149,8 @@ def parse_bytes(raw: bytes, provider: str, max_unknown: int = MAX_UNKNOWN) -> li
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"webhook body is not valid JSON: {exc}") from exc
+    if _NUL_ESCAPE in raw:
+        body = without_nul(body)
     if kind is Provider.DIALOG360:
         # Imported here because dialog360 delegates Meta-envelope bodies back to parse_meta.
         from wacoex.whatsapp.dialog360 import parse_360dialog
