@@ -34,7 +34,8 @@ def _hostile_body() -> bytes:
 
 
 def _scalar(db_url: str, sql: str) -> object:
-    engine = make_engine(db_url)
+    # Read-only: on SQLite a reader that asked for the write lock would wait behind the worker.
+    engine = make_engine(db_url, read_only=True)
     try:
         with engine.connect() as conn:
             return conn.execute(sa.text(sql)).scalar()

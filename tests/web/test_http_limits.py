@@ -415,7 +415,7 @@ def test_redact_target_keeps_parameter_names_only() -> None:
 
 
 def test_http_limits_must_be_positive() -> None:
-    with pytest.raises(ConfigError, match="http_max_headers"):
+    with pytest.raises(ConfigError, match="WACOEX_HTTP_MAX_HEADERS"):
         load_settings(http_max_headers=0)
-    with pytest.raises(ConfigError, match="http_body_timeout_seconds"):
+    with pytest.raises(ConfigError, match="WACOEX_HTTP_BODY_TIMEOUT_SECONDS"):
         load_settings(http_body_timeout_seconds=-1)

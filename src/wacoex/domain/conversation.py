@@ -37,20 +37,26 @@ def window_open(last_customer_at_ms: int | None, now_ms: int) -> bool:
     return expiry is not None and now_ms < expiry
 
 
+def advance_bound(new: MessageStatus) -> int:
+    """A stored status moves to `new` exactly when its rank (STATUS_RANK) is below this bound.
+
+    One number, so the store can make the move a conditional write (`rank(status) < bound`) that no
+    interleaving of workers can turn into a step backwards. `failed` and `error` rank above every
+    other status, so nothing moves a message out of them; they themselves replace anything below
+    `read`.
+    """
+    if new in (MessageStatus.FAILED, MessageStatus.ERROR):
+        return STATUS_RANK[MessageStatus.READ]
+    return STATUS_RANK[new]
+
+
 def status_advances(current: str | None, new: MessageStatus) -> bool:
     """Statuses only move forward; `failed` is terminal for its send and overrides anything below read.
 
     A late `delivered` never overwrites `read`; a `failed` after `read` (which cannot really happen)
     is ignored, and nothing moves a message out of `failed`.
     """
-    if current is None:
-        return True
-    cur = MessageStatus(current)
-    if cur in (MessageStatus.FAILED, MessageStatus.ERROR):
-        return False
-    if new in (MessageStatus.FAILED, MessageStatus.ERROR):
-        return STATUS_RANK[cur] < STATUS_RANK[MessageStatus.READ]
-    return STATUS_RANK[new] > STATUS_RANK[cur]
+    return current is None or STATUS_RANK[MessageStatus(current)] < advance_bound(new)
 
 
 HISTORY_STATUS = {

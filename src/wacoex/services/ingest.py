@@ -9,15 +9,18 @@ account events are fenced by Meta's timestamps.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from wacoex.domain import facts as f
+from wacoex.domain import limits
 from wacoex.domain.conversation import (
     HISTORY_STATUS,
     MEDIA_TYPES,
     MUTATION_TYPES,
     NO_TIMESTAMP,
+    advance_bound,
     explain_unsupported,
     history_direction,
     opens_window,
@@ -31,6 +34,7 @@ from wacoex.services.ingest_run import BatchCache, Outcome, Parsed, Prepared, Ru
 from wacoex.services.lifecycle import account_event, contact_change
 from wacoex.services.mutations import apply_pending, mutate
 from wacoex.services.ports import (
+    ApplyTx,
     ConversationDelta,
     EventRow,
     ExistingMessage,
@@ -39,6 +43,10 @@ from wacoex.services.ports import (
     NumberRef,
     Receipt,
 )
+
+log = logging.getLogger("wacoex.ingest")
+
+_MAX_REASON = 500
 
 
 class Ingest:
@@ -62,11 +70,14 @@ class Ingest:
         *,
         parsed: Parsed | None = None,
         out_of_time: Callable[[], bool] | None = None,
+        isolate: ApplyTx | None = None,
     ) -> Outcome:
         """Apply the receipt's units from `receipt.progress` on.
 
         With `out_of_time`, it stops after any unit once that says so (at least one unit is applied)
         and the outcome says where to resume; every unit is idempotent, so resuming is safe.
+        With `isolate`, each unit runs in a savepoint of its own: a unit that fails is rolled back
+        alone and recorded as a failed item, and the others are applied.
         """
         parsed = parsed if parsed is not None else self.parse(receipt)
         units = parsed.units
@@ -83,12 +94,69 @@ class Ingest:
             if out_of_time is not None and i > start and out_of_time():
                 resume_at = i
                 break
-            self._apply_fact(run, units[i])
-        if repo.conversation_aliases:
-            self._follow_merges(run, repo.conversation_aliases)
-        repo.apply_conversation_deltas(run.deltas)
-        repo.record_events(run.events, run.now)
+            if isolate is None:
+                self._apply_fact(run, units[i])
+            else:
+                self._apply_isolated(run, units[i], isolate)
+        self._flush(run)
         return Outcome(facts=parsed.facts, waiting_for=sorted(run.waiting_for), resume_at=resume_at)
+
+    def _flush(self, run: Run) -> None:
+        """Write what the units applied so far did to conversations, and their events."""
+        if run.repo.conversation_aliases:
+            self._follow_merges(run, run.repo.conversation_aliases)
+        run.repo.apply_conversation_deltas(run.deltas)
+        run.repo.record_events(run.events, run.now)
+        run.deltas, run.events = {}, []
+
+    def _apply_isolated(self, run: Run, unit: Any, tx: ApplyTx) -> None:
+        """Apply one unit in a savepoint of its own; if it fails, record it as a failed item.
+
+        A failed unit is tried once more first: the second try reads what a concurrent writer
+        committed meanwhile (a message another worker inserted). A history piece that fails is
+        applied message by message, so one bad message does not take its neighbours with it.
+        """
+        error: Exception | None = None
+        for _ in range(2):
+            aliases = dict(run.repo.conversation_aliases)
+            waiting = set(run.waiting_for)
+            try:
+                with tx.savepoint():
+                    self._apply_fact(run, unit)
+                    self._flush(run)
+                return
+            except Exception as exc:
+                # Nothing the unit did survives its savepoint: neither rows nor what refers to them.
+                run.deltas, run.events, run.waiting_for = {}, [], waiting
+                run.cache.clear()
+                run.repo.conversation_aliases.clear()
+                run.repo.conversation_aliases.update(aliases)
+                if tx.transient(exc):
+                    raise
+                error = exc
+        assert error is not None
+        if isinstance(unit, f.HistoryChunk) and len(unit.messages) > 1:
+            for piece in apply_units([unit], piece=1):
+                self._apply_isolated(run, piece, tx)
+            return
+        self._record_failed(run, unit, error, tx)
+
+    @staticmethod
+    def _record_failed(run: Run, unit: Any, error: Exception, tx: ApplyTx) -> None:
+        log.warning("receipt %s: an item failed to apply: %r", run.receipt.id, error)
+        first_line = (str(error).splitlines() or [""])[0].replace("\x00", "")
+        reason = f"failed to apply: {type(error).__name__}: {first_line}"[:_MAX_REASON]
+        source = getattr(unit, "source", None)
+        field = source.field if isinstance(source, f.Source) else None
+        pnid = source.phone_number_id if isinstance(source, f.Source) else None
+        try:
+            with tx.savepoint():
+                run.repo.record_unknown(run.receipt.id, field, pnid, reason, _raw_of(unit), run.now)
+        except Exception as exc:
+            if tx.transient(exc):
+                raise
+            # The raw item is in the receipt's body; the failure itself must be listed.
+            run.repo.record_unknown(run.receipt.id, field, pnid, reason, None, run.now)
 
     @staticmethod
     def _follow_merges(run: Run, aliases: dict[int, int]) -> None:
@@ -253,6 +321,10 @@ class Ingest:
         media_state = None
         if type_ in MEDIA_TYPES and isinstance(content, dict):
             media_id = content.get("id")
+            if type(media_id) is int:
+                media_id = str(media_id)
+            if type(media_id) is not str or len(media_id) > limits.MEDIA_ID:
+                media_id = None  # not an id we could download; the content keeps what was sent
             if media_id:
                 media_state = "pending" if run.fetch_media else "not_fetched"
             elif content.get("link"):
@@ -596,13 +668,15 @@ class Ingest:
                 errors=row.get("errors"),
                 pricing=None,
             )
-        elif old.status is None and row.get("status") is not None:
-            values.update(status=row["status"], status_at=row.get("status_at"))
         values["placeholder"] = False
         conv = old.conversation_id
         if conv is None and row.get("conversation_id") is not None:
             conv = values["conversation_id"] = row["conversation_id"]
         run.repo.update_message(old.id, values)
+        if not inbound and old.status is None and row.get("status") is not None:
+            # Conditional: a status that reached the placeholder meanwhile (another worker) stays.
+            status = MessageStatus(row["status"])
+            run.repo.advance_status(old.id, status.value, row.get("status_at"), advance_bound(status))
         self._account_new(run, number, p, old.id, conversation_id=conv, count=old.conversation_id is None)
         if old.pending_edit:
             old.conversation_id = conv
@@ -644,23 +718,20 @@ class Ingest:
                 placeholder=True,
                 note=NO_TIMESTAMP if s.timestamp is None else None,
             )
-            self._store(run, number, [Prepared(row, live=True)])
-            created = run.repo.existing_messages(number.id, [s.wamid]).get(s.wamid)
-            run.events.append(
-                EventRow(
-                    "message.status",
-                    number.id,
-                    _status_payload(run, number, s),
-                    conv,
-                    created.id if created else None,
+            created = run.repo.insert_placeholder(row)
+            if created is not None:
+                self._account_new(run, number, Prepared(row, live=True), created)
+                run.events.append(
+                    EventRow("message.status", number.id, _status_payload(run, number, s), conv, created)
                 )
-            )
-            return
-        values: dict[str, Any] = {}
-        if status_advances(existing.status, s.status):
-            values.update(status=s.status.value, status_at=at)
-            if s.errors:
-                values["errors"] = list(s.errors)
+                return
+            # Another worker stored this wamid meanwhile: advance its status like any other.
+            existing = run.repo.existing_messages(number.id, [s.wamid])[s.wamid]
+        # The write is conditional, so a status another worker advanced meanwhile is never moved
+        # back, and only the write that moved it records the event.
+        if status_advances(existing.status, s.status) and run.repo.advance_status(
+            existing.id, s.status.value, at, advance_bound(s.status), list(s.errors) or None
+        ):
             existing.status = s.status.value
             run.events.append(
                 EventRow(
@@ -672,9 +743,7 @@ class Ingest:
                 )
             )
         if s.pricing and existing.direction != Direction.INBOUND:
-            values["pricing"] = s.pricing
-        if values:
-            run.repo.update_message(existing.id, values)
+            run.repo.update_message(existing.id, {"pricing": s.pricing})
 
 
 def _at(run: Run, timestamp: int | None) -> int:
@@ -691,6 +760,16 @@ def _status_payload(run: Run, number: NumberRef, s: f.StatusUpdate) -> dict[str,
         "errors": list(s.errors),
         "pricing": s.pricing,
     }
+
+
+def _raw_of(unit: Any) -> Any:
+    """What to list for a unit that failed: its item as received."""
+    if isinstance(unit, f.HistoryChunk):
+        raws = [m.raw for m in unit.messages]
+        return raws[0] if len(raws) == 1 else raws or None
+    if isinstance(unit, f.ErrorsReported):
+        return list(unit.errors)
+    return getattr(unit, "raw", None)
 
 
 def _event_payload(number: NumberRef, row: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacoex.domain import limits
 from wacoex.domain.enums import Direction, Origin
 from wacoex.services.ingest_run import Run
 from wacoex.services.ports import EventRow, ExistingMessage, NumberRef
@@ -16,7 +17,7 @@ from wacoex.services.ports import EventRow, ExistingMessage, NumberRef
 def mutate(run: Run, number: NumberRef, kind: str, content: Any, wamid: str, at: int, *, by: str) -> None:
     """Apply an edit, revoke or reaction to the message it targets (a placeholder if not seen yet)."""
     content = content if isinstance(content, dict) else {}
-    target = content.get("original_message_id") or content.get("message_id")
+    target = target_of(content)
     if not target:
         run.repo.record_unknown(
             run.receipt.id,
@@ -53,6 +54,20 @@ def mutate(run: Run, number: NumberRef, kind: str, content: Any, wamid: str, at:
     apply_mutation(run, number, existing, mutation)
 
 
+def target_of(content: dict[str, Any]) -> str | None:
+    """The wamid an edit, revoke or reaction targets; None when it names none we could store.
+
+    A number is read as its digits (so the same body applies the same way twice); an object, a list
+    or an id longer than a wamid can be is no target.
+    """
+    target = content.get("original_message_id") or content.get("message_id")
+    if type(target) is int:
+        target = str(target)
+    if type(target) is not str or not target or len(target) > limits.WAMID:
+        return None
+    return target
+
+
 def apply_pending(run: Run, number: NumberRef, message: ExistingMessage, pending: Any) -> None:
     for mutation in sorted(pending or [], key=lambda m: m.get("at") or 0):
         apply_mutation(run, number, message, mutation)
@@ -65,7 +80,7 @@ def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutati
     payload: dict[str, Any] = {
         "phone_number_id": number.phone_number_id,
         "wamid": mutation["wamid"],
-        "target": content.get("original_message_id") or content.get("message_id"),
+        "target": target_of(content),
         "by": mutation["by"],
     }
     if kind == "revoke":
@@ -80,11 +95,14 @@ def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutati
         if message.edited_at is not None and message.edited_at >= at:
             return  # this edit, or a newer one, is already applied
         new = content.get("message") if isinstance(content.get("message"), dict) else {}
-        new_type = new.get("type") or message.type
+        new_type = new.get("type")
+        if type(new_type) is not str or not new_type or len(new_type) > limits.MESSAGE_TYPE:
+            new_type = message.type
         new_content = new.get(new_type)
         text = None
         if isinstance(new_content, dict):
             text = new_content.get("body") or new_content.get("caption")
+            text = text if type(text) is str else None
         values: dict[str, Any] = {"edited": True, "edited_at": at}
         if new_content is not None:
             values.update(type=new_type, content=new_content, text=text)
@@ -105,7 +123,8 @@ def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutati
         if reacted_at.get(by, -1) >= at:
             return  # this reaction, or a newer one from the same person, is already applied
         reactions = dict(message.reactions or {})
-        emoji = content.get("emoji") or ""
+        emoji = content.get("emoji")
+        emoji = emoji if type(emoji) is str else ""
         if emoji:
             reactions[by] = emoji
         else:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from wacoex.errors import PayloadError
 from wacoex.services.ingest import Ingest
-from wacoex.services.ingest_run import BatchCache, Parsed
-from wacoex.services.ports import ReceiptPeek, UnitOfWork
+from wacoex.services.ingest_run import BatchCache, Outcome, Parsed
+from wacoex.services.ports import ApplyTx, Receipt, ReceiptPeek, UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")
 
@@ -42,6 +42,9 @@ class BatchResult:
 
 class ReceiptProcessor:
     """Applies claimed receipts; each in a savepoint so one bad receipt never blocks the others.
+
+    Nor does one bad item block its siblings: a receipt that fails is applied again item by item
+    (`_apply`), and only the item that fails is left out, listed as a failed item.
 
     Bodies are parsed before the transaction starts (`peek`), so the write lock is never held for
     parsing. With a `lock_budget` (seconds) a transaction stops taking work once it has held the lock
@@ -108,6 +111,38 @@ class ReceiptProcessor:
 
         return out_of_time
 
+    def _apply(
+        self,
+        tx: ApplyTx,
+        receipt: Receipt,
+        parsed: Parsed,
+        cache: BatchCache,
+        out_of_time: Callable[[], bool] | None,
+    ) -> Outcome:
+        """Apply a receipt in one savepoint; if an item makes that fail, again unit by unit.
+
+        The second pass gives each unit a savepoint of its own (only then: savepoints cost round
+        trips on PostgreSQL), so the item that fails is recorded as a failed item and its siblings
+        are applied. A failure that is nobody's data (contention, a lost connection) is raised: the
+        receipt as a whole is retried later.
+        """
+        try:
+            with tx.savepoint():
+                if receipt.applied_before and receipt.progress == 0:
+                    tx.forget_unknowns(receipt.id)
+                return self._ingest.apply(tx.repo, receipt, cache, parsed=parsed, out_of_time=out_of_time)
+        except Exception as exc:
+            cache.clear()  # the savepoint rolled back rows the cache may point at
+            if tx.transient(exc):
+                raise
+            log.info("receipt %s: applying it item by item after %r", receipt.id, exc)
+        with tx.savepoint():
+            if receipt.applied_before and receipt.progress == 0:
+                tx.forget_unknowns(receipt.id)
+            return self._ingest.apply(
+                tx.repo, receipt, cache, parsed=parsed, out_of_time=out_of_time, isolate=tx
+            )
+
     def run_once(self, limit: int = 50) -> BatchResult:
         self._prepare(limit)
         result = BatchResult()
@@ -126,12 +161,7 @@ class ReceiptProcessor:
                 now = self._clock()
                 try:
                     parsed = self._parsed.pop(receipt.id, None) or self._ingest.parse(receipt)
-                    with tx.savepoint():
-                        if receipt.applied_before and receipt.progress == 0:
-                            tx.forget_unknowns(receipt.id)
-                        outcome = self._ingest.apply(
-                            tx.repo, receipt, cache, parsed=parsed, out_of_time=out_of_time
-                        )
+                    outcome = self._apply(tx, receipt, parsed, cache, out_of_time)
                 except PayloadError as exc:
                     # Not JSON at all: retrying cannot help. Keep it, visible and replayable.
                     tx.queue.mark_failed(receipt.id, f"unparseable: {exc}", now, park=True)

@@ -10,6 +10,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from wacoex.domain import limits
+from wacoex.domain.enums import STATUS_RANK
 from wacoex.domain.ids import phone_key
 from wacoex.services.ports import ConversationDelta, EventRow, ExistingMessage, MessageRow, NumberRef
 from wacoex.store.dialect import insert_ignore, insert_ignore_partial
@@ -121,6 +123,25 @@ _CONVERSATION_DELTA = (
     )
 )
 _UPDATES: dict[tuple[str, frozenset[str]], Any] = {}
+
+# The rank of the stored status (domain.enums.STATUS_RANK); a value it does not know ranks as unknown.
+_STATUS_RANK = sa.case({s.value: rank for s, rank in STATUS_RANK.items()}, value=_m.status, else_=0)
+
+
+def _advance_status(with_errors: bool) -> Any:
+    """The conditional write of a status: it moves only a row whose status ranks below :below."""
+    values: dict[str, Any] = {"status": _B("status"), "status_at": _B("status_at")}
+    if with_errors:
+        values["errors"] = _B("errors")
+    return (
+        messages.update()
+        .where(_m.id == _B("row_id"), sa.or_(_m.status.is_(None), _B("below") > _STATUS_RANK))
+        .values(values)
+        .returning(_m.id)
+    )
+
+
+_ADVANCE_STATUS = {with_errors: _advance_status(with_errors) for with_errors in (False, True)}
 
 
 def _update_by_id(table: sa.Table, keys: Iterable[str]) -> Any:
@@ -550,6 +571,32 @@ class SqlIngestRepository:
         finally:
             cursor.close()
 
+    def insert_placeholder(self, row: MessageRow) -> int | None:
+        """Insert a message unless its (number, wamid) exists; its id, or None if another writer won.
+
+        A status and its message (or two statuses) applied at once by two workers both find no row;
+        the loser of the insert waits for the winner's commit, then reads the row and updates it.
+        """
+        stmt = self._prebuilt(
+            ("message_ignore",),
+            lambda: insert_ignore(self.conn, messages, ["number_id", "wamid"]).returning(_m.id),
+        )
+        inserted = self.conn.execute(stmt, {**_MESSAGE_DEFAULTS, **row}).first()
+        return None if inserted is None else int(inserted[0])
+
+    def advance_status(
+        self, message_id: int, status: str, status_at: int | None, below: int, errors: Any = None
+    ) -> bool:
+        """Set the status only if the stored one ranks below `below`; whether the row changed.
+
+        The condition is evaluated on the row as it is when the write happens (PostgreSQL re-checks
+        it after waiting for a concurrent writer's lock), so no interleaving moves a status back.
+        """
+        params = {"row_id": message_id, "status": status, "status_at": status_at, "below": below}
+        if errors is not None:
+            params["errors"] = errors
+        return self.conn.execute(_ADVANCE_STATUS[errors is not None], params).first() is not None
+
     def update_message(self, message_id: int, values: dict[str, Any]) -> None:
         self.conn.execute(_update_by_id(messages, values), {**values, "row_id": message_id})
 
@@ -666,11 +713,13 @@ class SqlIngestRepository:
     def record_unknown(
         self, receipt_id: int, field: str | None, phone_number_id: str | None, reason: str, raw: Any, at: int
     ) -> None:
+        # Labels from the body itself (an unknown field's name, an unregistered phone_number_id)
+        # are cut to their columns; the reason and the raw item keep them whole.
         self.conn.execute(
             unknown_items.insert().values(
                 receipt_id=receipt_id,
-                field=field,
-                phone_number_id=phone_number_id,
+                field=field[: limits.LABEL] if field else field,
+                phone_number_id=phone_number_id[: limits.LABEL] if phone_number_id else phone_number_id,
                 reason=reason,
                 raw=raw,
                 created_at=at,

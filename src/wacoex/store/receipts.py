@@ -138,7 +138,7 @@ class SqlReceiptQueue:
             .where(receipts.c.id == receipt_id)
             .values(
                 state="parked" if park else "pending",
-                error=error[:4000],
+                error=error.replace("\x00", "")[:4000],  # PostgreSQL's text refuses NUL
                 next_attempt_at=next_attempt_at,
                 attempts=receipts.c.attempts + 1,
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from wacoex.domain import limits
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -27,8 +29,8 @@ numbers = sa.Table(
     sa.Column("provider", sa.String(16), nullable=False),
     sa.Column("coexistence", sa.Boolean, nullable=False, default=False),
     sa.Column("state", sa.String(16), nullable=False, default="connected"),
-    sa.Column("state_reason", sa.String(64)),
-    sa.Column("state_initiated_by", sa.String(16)),
+    sa.Column("state_reason", sa.String(limits.ACCOUNT_REASON)),
+    sa.Column("state_initiated_by", sa.String(limits.INITIATED_BY)),
     sa.Column("state_changed_at", sa.BigInteger),  # Meta's time of the event that set the state
     sa.Column("access_token", sa.Text),
     sa.Column("history_state", sa.String(16), nullable=False, default="none"),
@@ -67,9 +69,9 @@ contacts = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
-    sa.Column("wa_id", sa.String(32)),
-    sa.Column("phone_key", sa.String(32)),
-    sa.Column("user_id", sa.String(160)),  # BSUID
+    sa.Column("wa_id", sa.String(limits.PHONE_DIGITS)),
+    sa.Column("phone_key", sa.String(limits.PHONE_DIGITS)),
+    sa.Column("user_id", sa.String(limits.USER_ID)),  # BSUID
     sa.Column("profile_name", sa.Text),
     sa.Column("profile_name_at", sa.BigInteger),
     sa.Column("book_full_name", sa.Text),
@@ -137,10 +139,10 @@ messages = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
     sa.Column("conversation_id", sa.BigInteger, sa.ForeignKey("conversations.id")),
-    sa.Column("wamid", sa.String(255), nullable=False),
+    sa.Column("wamid", sa.String(limits.WAMID), nullable=False),
     sa.Column("direction", sa.String(10), nullable=False),
     sa.Column("origin", sa.String(16), nullable=False),
-    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("type", sa.String(limits.MESSAGE_TYPE), nullable=False),
     sa.Column("content", Json),
     sa.Column("text", sa.Text),
     sa.Column("occurred_at", sa.BigInteger),
@@ -149,16 +151,16 @@ messages = sa.Table(
     sa.Column("status_at", sa.BigInteger),
     sa.Column("errors", Json),
     sa.Column("pricing", Json),
-    sa.Column("reply_to", sa.String(255)),
+    sa.Column("reply_to", sa.String(limits.WAMID)),
     sa.Column("edited", sa.Boolean, nullable=False, default=False),
     sa.Column("edited_at", sa.BigInteger),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
     sa.Column("revoked_at", sa.BigInteger),
     sa.Column("reactions", Json),
     sa.Column("reactions_at", Json),  # per reactor, the time of the reaction applied (newest wins)
-    sa.Column("history_status", sa.String(16)),
+    sa.Column("history_status", sa.String(limits.HISTORY_STATUS)),
     sa.Column("placeholder", sa.Boolean, nullable=False, default=False),
-    sa.Column("media_id", sa.String(128)),
+    sa.Column("media_id", sa.String(limits.MEDIA_ID)),
     # not_fetched | link | awaiting (history placeholder) | pending | stored | failed
     sa.Column("media_state", sa.String(16)),
     sa.Column("media_sha256", sa.String(64)),
@@ -196,10 +198,10 @@ account_events = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
-    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(limits.ACCOUNT_EVENT), nullable=False),
     sa.Column("occurred_at", sa.BigInteger, nullable=False),
-    sa.Column("reason", sa.String(64)),
-    sa.Column("initiated_by", sa.String(16)),
+    sa.Column("reason", sa.String(limits.ACCOUNT_REASON)),
+    sa.Column("initiated_by", sa.String(limits.INITIATED_BY)),
     sa.Column("applied", sa.Boolean, nullable=False),  # False: stale (older than the number's state)
     sa.Column("raw", Json),
     sa.Column("received_at", sa.BigInteger, nullable=False),
@@ -234,8 +236,8 @@ unknown_items = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("receipt_id", sa.BigInteger, sa.ForeignKey("receipts.id"), nullable=False),
-    sa.Column("field", sa.String(64)),
-    sa.Column("phone_number_id", sa.String(64)),
+    sa.Column("field", sa.String(limits.LABEL)),
+    sa.Column("phone_number_id", sa.String(limits.LABEL)),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("raw", Json),
     sa.Column("created_at", sa.BigInteger, nullable=False),

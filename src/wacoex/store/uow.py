@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from wacoex.store.ingest_repo import SqlIngestRepository
@@ -25,6 +26,16 @@ class SqlApplyTx:
 
     def forget_unknowns(self, receipt_id: int) -> None:
         self.queue.forget_unknowns(receipt_id)
+
+    @staticmethod
+    def transient(exc: BaseException) -> bool:
+        """Lock contention, a deadlock, a serialisation failure, a lost connection: a later try may pass.
+
+        Anything else (a value a column refuses, a bug meeting an odd item) fails again on retry.
+        """
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        return isinstance(exc, sa.exc.OperationalError)
 
 
 def sql_unit_of_work(engine: Engine, priority: IngressPriority | None = None):  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 Meta documents timestamps as strings but types them as integers, 360dialog quotes phase and
 progress (spec §8 C-12), so every number is read with `to_int`. Nothing here raises on any JSON.
+Values the record cannot keep as they are (domain.limits) are refused here, the same way whichever
+database stores the record.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from wacoex.domain import limits
 from wacoex.domain.facts import JSON, AnyFact, ContactProfile, ErrorsReported, Source, Unknown
 from wacoex.domain.ids import digits
 
@@ -25,23 +28,36 @@ _TEXT_KEY = {
 
 
 def to_int(value: Any) -> int | None:
-    """An int from an int or a numeric string ("1739230955", "1", "1.0"); None for anything else."""
+    """An int from an int or a numeric string ("1739230955", "1", "1.0"); None for anything else.
+
+    None too beyond ±2^53 (limits.SAFE_INTEGER): no time, phase or count WhatsApp sends is that large.
+    """
     kind = type(value)
     if kind is int:
-        return value
-    if kind is str:
+        number: Any = value
+    elif kind is str:
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
-            pass
-        try:
-            number = float(value)
-        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                return None
+    elif kind is float:
+        number = value
+    else:
+        return None
+    if type(number) is float:
+        if not math.isfinite(number):
             return None
-        return int(number) if math.isfinite(number) else None
-    if kind is float and math.isfinite(value):
-        return int(value)
-    return None
+        number = int(number)
+    return number if -limits.SAFE_INTEGER <= number <= limits.SAFE_INTEGER else None
+
+
+def to_int32(value: Any) -> int | None:
+    """`to_int` within a 32-bit column's range (history phase and progress), else None."""
+    number = to_int(value)
+    return number if number is not None and abs(number) <= limits.INT32_MAX else None
 
 
 def to_str(value: Any) -> str | None:
@@ -59,6 +75,30 @@ def to_str(value: Any) -> str | None:
 
 def opt_str(value: Any) -> str | None:
     return value if type(value) is str else None
+
+
+def bounded(value: Any, limit: int) -> str | None:
+    """A string of at most `limit` characters (a reference or label the record keeps), else None."""
+    return value if type(value) is str and len(value) <= limit else None
+
+
+def phone_or_none(value: Any) -> str | None:
+    """A phone number (`to_str`) that fits the record (limits.PHONE_DIGITS digits), else None."""
+    number = to_str(value)
+    return number if number and len(digits(number)) <= limits.PHONE_DIGITS else None
+
+
+def identity_problem(phone_field: str, phone: str | None, user_field: str, user_id: str | None) -> str | None:
+    """Why a person's phone number or BSUID cannot be kept (longer than the record keeps), or None.
+
+    An item naming its person by a value we would have to cut is refused whole: a cut identity
+    would name somebody else.
+    """
+    if phone and len(digits(phone)) > limits.PHONE_DIGITS:
+        return f"{phone_field} has more than {limits.PHONE_DIGITS} digits"
+    if user_id and len(user_id) > limits.USER_ID:
+        return f"{user_field} is longer than {limits.USER_ID} characters"
+    return None
 
 
 def opt_dict(value: Any) -> JSON | None:
@@ -96,9 +136,15 @@ def item_head(item: Any, where: str, source: Source) -> tuple[JSON, str, str, in
     wamid = item.get("id")
     if type(wamid) is not str or not wamid:
         return Unknown(source=source, reason=f"{where}: missing or non-string id", raw=item)
+    if len(wamid) > limits.WAMID:
+        return Unknown(source=source, reason=f"{where}: id longer than {limits.WAMID} characters", raw=item)
     msg_type = item.get("type")
     if type(msg_type) is not str:
         return Unknown(source=source, reason=f"{where}: missing or non-string type", raw=item)
+    if len(msg_type) > limits.MESSAGE_TYPE:
+        reason = f"{where}: type longer than {limits.MESSAGE_TYPE} characters"
+        return Unknown(source=source, reason=reason, raw=item)
+    # None when missing or unreadable: applied at the receipt's time, and noted.
     return item, wamid, msg_type, to_int(item.get("timestamp"))
 
 
@@ -195,8 +241,8 @@ def _profile(item: JSON) -> ContactProfile:
     profile = item.get("profile")
     name = profile.get("name") if type(profile) is dict else None
     return ContactProfile(
-        wa_id=to_str(item.get("wa_id")) or None,
-        user_id=opt_str(item.get("user_id")) or None,
+        wa_id=phone_or_none(item.get("wa_id")),
+        user_id=bounded(item.get("user_id"), limits.USER_ID) or None,
         parent_user_id=opt_str(item.get("parent_user_id")) or None,
         profile_name=opt_str(name),
     )

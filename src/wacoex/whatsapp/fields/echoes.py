@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacoex.domain import limits
 from wacoex.domain.facts import JSON, AnyFact, Echo, Source, Unknown
 from wacoex.domain.ids import digits
 from wacoex.whatsapp.fields._common import (
     Contacts,
+    bounded,
+    identity_problem,
     item_head,
     item_profile,
     message_text,
@@ -50,6 +53,9 @@ def parse_echo(item: Any, index: int, source: Source, contacts: Contacts, sole: 
     item, wamid, msg_type, timestamp = head
     to = to_str(item.get("to")) or None
     to_user_id = opt_str(item.get("to_user_id")) or None
+    problem = identity_problem("to", to, "to_user_id", to_user_id)
+    if problem is not None:
+        return Unknown(source=source, reason=f"message_echoes[{index}]: {problem}", raw=item)
     parent_user_id = opt_str(item.get("to_parent_user_id") or item.get("parent_user_id")) or None
     profile = item_profile(contacts, digits(to) or None, to_user_id, parent_user_id, sole)
     if to_user_id is None and profile is not None:
@@ -67,7 +73,7 @@ def parse_echo(item: Any, index: int, source: Source, contacts: Contacts, sole: 
         content=content,
         text=message_text(msg_type, content),
         timestamp=timestamp,
-        reply_to=opt_str(context.get("id")) if context is not None else None,
+        reply_to=bounded(context.get("id"), limits.WAMID) if context is not None else None,
         context=context,
         raw=item,
     )

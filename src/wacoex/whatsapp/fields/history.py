@@ -12,8 +12,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from wacoex.domain import limits
 from wacoex.domain.facts import JSON, AnyFact, HistoryChunk, HistoryMedia, HistoryMessage, Source, Unknown
-from wacoex.whatsapp.fields._common import dicts, message_text, to_int, to_str, value_errors
+from wacoex.domain.ids import digits
+from wacoex.whatsapp.fields._common import (
+    dicts,
+    identity_problem,
+    message_text,
+    to_int,
+    to_int32,
+    to_str,
+    value_errors,
+)
+
+_WAMID, _TYPE, _STATUS = limits.WAMID, limits.MESSAGE_TYPE, limits.HISTORY_STATUS
 
 _CHUNK_KEYS = ("metadata", "threads", "errors")
 
@@ -119,9 +131,9 @@ def parse_chunk(chunk: Any, where: str, source: Source, facts: list[AnyFact]) ->
     facts.append(
         HistoryChunk(
             source=source,
-            phase=to_int(metadata.get("phase")),
+            phase=to_int32(metadata.get("phase")),
             chunk_order=to_int(metadata.get("chunk_order")),
-            progress=to_int(metadata.get("progress")),
+            progress=to_int32(metadata.get("progress")),
             messages=tuple(messages),
             thread_count=thread_count,
             errors=dicts(chunk.get("errors")),
@@ -139,6 +151,10 @@ def _parse_thread(
     if not thread_id:
         facts.append(Unknown(source=source, reason=f"{where}: missing or non-string id", raw=thread))
         return
+    if len(digits(thread_id)) > limits.PHONE_DIGITS:
+        reason = f"{where}: id has more than {limits.PHONE_DIGITS} digits"
+        facts.append(Unknown(source=source, reason=reason, raw=thread))
+        return
     items = thread.get("messages")
     if type(items) is not list:
         if items is not None:
@@ -151,11 +167,25 @@ def _parse_thread(
             wamid = item.get("id")
             msg_type = item.get("type")
             stamp = item.get("timestamp")
-            if type(wamid) is str and wamid and type(msg_type) is str:
-                # None when missing or unreadable: applied at the receipt's time, and noted.
-                timestamp = int(stamp) if type(stamp) is str and stamp.isdecimal() else to_int(stamp)
+            if (
+                type(wamid) is str
+                and wamid
+                and len(wamid) <= _WAMID
+                and type(msg_type) is str
+                and len(msg_type) <= _TYPE
+            ):
+                # 15 digits stay below 2^53; longer strings take to_int's range check. None when
+                # missing or unreadable: applied at the receipt's time, and noted.
+                if type(stamp) is str and len(stamp) < 16 and stamp.isdecimal():
+                    timestamp: int | None = int(stamp)
+                else:
+                    timestamp = to_int(stamp)
                 context = item.get("history_context")
                 status = context.get("status") if type(context) is dict else None
+                if type(status) is str and (
+                    len(status) > _STATUS or (not status.isascii() and len(status.upper()) > _STATUS)
+                ):
+                    status = None  # no status WhatsApp has is that long; the raw item keeps it
                 content = item.get(msg_type)
                 if content is None:
                     text = None
@@ -192,7 +222,12 @@ def _what_is_wrong(item: Any) -> str:
     wamid = item.get("id")
     if type(wamid) is not str or not wamid:
         return "missing or non-string id"
-    return "missing or non-string type"
+    if len(wamid) > limits.WAMID:
+        return f"id longer than {limits.WAMID} characters"
+    msg_type = item.get("type")
+    if type(msg_type) is not str:
+        return "missing or non-string type"
+    return f"type longer than {limits.MESSAGE_TYPE} characters"
 
 
 def parse_media(item: Any, index: int, source: Source) -> AnyFact:
@@ -202,9 +237,18 @@ def parse_media(item: Any, index: int, source: Source) -> AnyFact:
         return Unknown(source=source, reason=f"{where}: not an object", raw=item)
     wamid = item.get("id")
     msg_type = item.get("type")
-    if type(wamid) is not str or not wamid or type(msg_type) is not str:
+    if (
+        type(wamid) is not str
+        or not wamid
+        or len(wamid) > limits.WAMID
+        or type(msg_type) is not str
+        or len(msg_type) > limits.MESSAGE_TYPE
+    ):
         return Unknown(source=source, reason=f"{where}: {_what_is_wrong(item)}", raw=item)
     timestamp = to_int(item.get("timestamp"))  # None: applied at the receipt's time
+    problem = identity_problem("from", to_str(item.get("from")), "", None)
+    if problem is not None:
+        return Unknown(source=source, reason=f"{where}: {problem}", raw=item)
     content = item.get(msg_type)
     return HistoryMedia(
         source=source,

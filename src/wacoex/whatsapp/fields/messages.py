@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacoex.domain import limits
 from wacoex.domain.enums import MessageStatus
 from wacoex.domain.facts import JSON, AnyFact, InboundMessage, Source, StatusUpdate, Unknown
 from wacoex.domain.ids import digits
 from wacoex.whatsapp.fields._common import (
     Contacts,
+    bounded,
     dicts,
+    identity_problem,
     item_head,
     item_profile,
     message_text,
     opt_dict,
     opt_str,
+    phone_or_none,
     to_int,
     to_str,
     value_errors,
@@ -66,6 +70,9 @@ def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sol
     item, wamid, msg_type, timestamp = head
     from_wa_id = to_str(item.get("from")) or None
     from_user_id = opt_str(item.get("from_user_id")) or None
+    problem = identity_problem("from", from_wa_id, "from_user_id", from_user_id)
+    if problem is not None:
+        return Unknown(source=source, reason=f"messages[{index}]: {problem}", raw=item)
     parent_user_id = opt_str(item.get("from_parent_user_id") or item.get("parent_user_id")) or None
     profile = item_profile(contacts, from_wa_id, from_user_id, parent_user_id, sole)
     if from_user_id is None and profile is not None:
@@ -82,7 +89,7 @@ def parse_message(item: Any, index: int, source: Source, contacts: Contacts, sol
         content=content,
         text=message_text(msg_type, content),
         timestamp=timestamp,
-        reply_to=opt_str(context.get("id")) if context is not None else None,
+        reply_to=bounded(context.get("id"), limits.WAMID) if context is not None else None,
         context=context,
         referral=opt_dict(item.get("referral")),
         errors=dicts(item.get("errors")),
@@ -107,12 +114,15 @@ def parse_status(item: Any, index: int, source: Source, contacts: Contacts, sole
     wamid = item.get("id")
     if type(wamid) is not str or not wamid:
         return Unknown(source=source, reason=f"{where}: missing or non-string id", raw=item)
+    if len(wamid) > limits.WAMID:
+        return Unknown(source=source, reason=f"{where}: id longer than {limits.WAMID} characters", raw=item)
     status_raw = item.get("status")
     if type(status_raw) is not str:
         return Unknown(source=source, reason=f"{where}: missing or non-string status", raw=item)
     timestamp = to_int(item.get("timestamp"))  # None: applied at the receipt's time
-    recipient_id = to_str(item.get("recipient_id")) or None
-    recipient_user_id = opt_str(item.get("recipient_user_id")) or None
+    # The recipient only places the message in a conversation: one we cannot keep is left out.
+    recipient_id = phone_or_none(item.get("recipient_id"))
+    recipient_user_id = bounded(item.get("recipient_user_id"), limits.USER_ID) or None
     # Some statuses carry contacts[] too (BSUIDs, and the recipient's profile name).
     contact = contacts.match(recipient_id, recipient_user_id, sole)
     if recipient_user_id is None and contact is not None:

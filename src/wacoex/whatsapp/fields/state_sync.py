@@ -10,7 +10,7 @@ from typing import Any
 
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.facts import JSON, AnyFact, ContactChange, Source, Unknown
-from wacoex.whatsapp.fields._common import opt_str, to_int, to_str, value_errors
+from wacoex.whatsapp.fields._common import identity_problem, opt_str, to_int, to_str, value_errors
 
 
 def parse(value: JSON, source: Source) -> list[AnyFact]:
@@ -44,6 +44,10 @@ def parse_item(item: Any, index: int, source: Source) -> AnyFact:
     phone_number = to_str(contact.get("phone_number"))
     if not phone_number:
         return Unknown(source=source, reason=f"{where}: missing or non-string contact.phone_number", raw=item)
+    user_id = opt_str(contact.get("user_id")) or opt_str(item.get("user_id")) or None
+    problem = identity_problem("contact.phone_number", phone_number, "user_id", user_id)
+    if problem is not None:
+        return Unknown(source=source, reason=f"{where}: {problem}", raw=item)
     action_raw = item.get("action")
     if type(action_raw) is not str:
         return Unknown(source=source, reason=f"{where}: missing or non-string action", raw=item)
@@ -58,7 +62,7 @@ def parse_item(item: Any, index: int, source: Source) -> AnyFact:
         action_raw=action_raw,
         full_name=opt_str(contact.get("full_name")),
         first_name=opt_str(contact.get("first_name")),
-        user_id=opt_str(contact.get("user_id")) or opt_str(item.get("user_id")) or None,
+        user_id=user_id,
         timestamp=timestamp,
         raw=item,
     )
