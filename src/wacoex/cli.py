@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,7 +146,7 @@ def serve(
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
-    """Run the gateway: webhooks, REST API, and (unless --no-worker) the receipt worker."""
+    """Run the gateway: webhooks, REST API, and (unless --no-worker) a receipt worker process."""
     # 0 ("any free port") is refused too: the banner and the webhook URL at Meta need the real one.
     if not 1 <= port <= 65535:
         raise InvalidInput(f"--port must be between 1 and 65535, not {port}")
@@ -153,16 +154,27 @@ def serve(
     settings.check()  # before the web stack is even imported: a bad setting fails fast
 
     from wacoex.store.engine import safe_url
+    from wacoex.supervisor import WorkerProcess
     from wacoex.web import server
     from wacoex.web.app import create_app, serving_app
 
-    application = create_app(settings, run_worker=not no_worker)
+    # Receipts are applied by a `wacoex worker` child on the other core, never in this interpreter:
+    # in a thread here, applying took the CPU acknowledgements need (docs/benchmarks.md).
+    application = create_app(settings, run_worker=False)
     console.print(f"wacoex gateway on http://{host}:{port}  (database: {safe_url(settings.database_url)})")
-    server.run(serving_app(application), host=host, port=port, settings=settings, access_log=access_log)
+    if no_worker:
+        server.run(serving_app(application), host=host, port=port, settings=settings, access_log=access_log)
+        return
+    with WorkerProcess(settings):
+        server.run(serving_app(application), host=host, port=port, settings=settings, access_log=access_log)
 
 
 @app.command()
-def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
+def worker(
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    supervised: Annotated[bool, typer.Option("--supervised", hidden=True)] = False,
+) -> None:
     """Apply stored receipts (run several against PostgreSQL to scale out)."""
     from wacoex.bootstrap import build
     from wacoex.store.engine import safe_url
@@ -177,6 +189,13 @@ def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if supervised:
+        # Started by `wacoex serve`: its end of our stdin closes when it exits, however it exits.
+        def _until_eof() -> None:
+            sys.stdin.buffer.read()
+            _stop()
+
+        threading.Thread(target=_until_eof, name="wacoex-parent-watch", daemon=True).start()
     console.print(f"wacoex worker on {safe_url(settings.database_url)}")
     container.start_media()
     container.run_worker()
