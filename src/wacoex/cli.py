@@ -180,13 +180,19 @@ def worker(
     from wacoex.store.engine import safe_url
 
     settings = _settings(config, database_url, dev=True)
-    container = build(settings)
-    logging.basicConfig(level=logging.INFO)
+    stopping = threading.Event()
 
     def _stop(*_: Any) -> None:
+        stopping.set()
         container._stop.set()
         container.wake.set()
 
+    # A stop asked for while starting (now that the apply is fast, a queue may drain before a second
+    # worker is up) is honoured once the container exists, not by dying of the signal.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    container = build(settings)
+    logging.basicConfig(level=logging.INFO)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if supervised:
@@ -198,6 +204,8 @@ def worker(
         threading.Thread(target=_until_eof, name="wacoex-parent-watch", daemon=True).start()
     console.print(f"wacoex worker on {safe_url(settings.database_url)}")
     container.start_media()
+    if stopping.is_set():
+        _stop()
     container.run_worker()
     container.dispose()
 
