@@ -55,16 +55,38 @@ def _drain(processor: ReceiptProcessor) -> tuple[BatchResult, int]:
 
 
 def _record(gw: Gateway) -> dict[str, Any]:
-    """What a user sees, minus our own receipt times."""
-    messages = [{k: v for k, v in m.items() if k != "received_at"} for m in gw.all_messages()]
-    conversations = [{k: v for k, v in c.items() if k != "window"} for c in gw.conversations()]
+    """What a user sees, minus our own receipt times, with row ids named by what they identify.
+
+    Ids are the database's (PostgreSQL's sequences leave gaps where a transaction took ids it did
+    not use), so a conversation is named by its contact's number and a message by its wamid.
+    """
     with gw.container.engine.connect() as conn:
+        conv_key = {
+            r.id: r.wa_id
+            for r in conn.execute(
+                sa.text("SELECT v.id, c.wa_id FROM conversations v JOIN contacts c ON c.id = v.contact_id")
+            )
+        }
+        wamid_of = {r.id: r.wamid for r in conn.execute(sa.text("SELECT id, wamid FROM messages"))}
         events = [
-            (r.type, r.conversation_id, r.message_id, r.payload)
+            (r.type, conv_key.get(r.conversation_id), wamid_of.get(r.message_id), r.payload)
             for r in conn.execute(
                 sa.text("SELECT type, conversation_id, message_id, payload FROM events ORDER BY id")
             )
         ]
+    messages = [
+        {
+            k: (conv_key[v] if k == "conversation_id" and v is not None else v)
+            for k, v in m.items()
+            if k not in ("received_at", "id")
+        }
+        for m in gw.all_messages()
+    ]
+    conversations = [
+        {k: (conv_key[v] if k == "id" else v) for k, v in c.items() if k not in ("window", "contact")}
+        | {"contact": {k: v for k, v in c["contact"].items() if k != "id"}}
+        for c in gw.conversations()
+    ]
     history = gw.get(f"/api/v1/numbers/{p.PNID}/history-sync")
     for phase in history["phases"]:
         del phase["updated_at"]

@@ -108,6 +108,7 @@ class Ingest:
         run.repo.apply_conversation_deltas(run.deltas)
         run.repo.record_events(run.events, run.now)
         run.deltas, run.events = {}, []
+        run.repo.settle()
 
     def _apply_isolated(self, run: Run, unit: Any, tx: ApplyTx) -> None:
         """Apply one unit in a savepoint of its own; if it fails, record it as a failed item.
@@ -129,6 +130,7 @@ class Ingest:
                 # Nothing the unit did survives its savepoint: neither rows nor what refers to them.
                 run.deltas, run.events, run.waiting_for = {}, [], waiting
                 run.cache.clear()
+                run.repo.reset()
                 run.repo.conversation_aliases.clear()
                 run.repo.conversation_aliases.update(aliases)
                 if tx.transient(exc):
@@ -152,11 +154,14 @@ class Ingest:
         try:
             with tx.savepoint():
                 run.repo.record_unknown(run.receipt.id, field, pnid, reason, _raw_of(unit), run.now)
+                run.repo.settle()
         except Exception as exc:
+            run.repo.reset()
             if tx.transient(exc):
                 raise
             # The raw item is in the receipt's body; the failure itself must be listed.
             run.repo.record_unknown(run.receipt.id, field, pnid, reason, None, run.now)
+            run.repo.settle()
 
     @staticmethod
     def _follow_merges(run: Run, aliases: dict[int, int]) -> None:
@@ -286,9 +291,7 @@ class Ingest:
         key = (number.id, user_id or phone)
         contact_id = run.cache.contacts.get(key) if profile_name is None and not reported else None
         if contact_id is None:
-            if phone and user_id:
-                # Both identities: the store may merge two contacts, so cached ids may be stale.
-                run.cache.clear()
+            merges = run.repo.merges
             contact_id = run.repo.resolve_contact(
                 number.id,
                 wa_id=phone or None,
@@ -297,6 +300,9 @@ class Ingest:
                 at=at,
                 reported=reported,
             )
+            if run.repo.merges != merges:
+                # Two contacts were one person: ids remembered so far may name the one merged away.
+                run.cache.clear()
             run.cache.contacts[key] = contact_id
         ckey = (number.id, contact_id)
         conv = run.cache.conversations.get(ckey)
@@ -577,7 +583,7 @@ class Ingest:
             if occurred is not None and opens_window(p.row["type"]):
                 d.last_customer_at = max(d.last_customer_at or 0, occurred)
         if p.echo:
-            d.reset_unread = True
+            d.read_all()
             d.last_echo_at = max(d.last_echo_at or 0, occurred or 0)
         if p.event:
             payload = _event_payload(number, p.row)

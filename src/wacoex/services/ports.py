@@ -66,19 +66,25 @@ class ConversationDelta:
     last_echo_at: int | None = None
     added_messages: int = 0
     added_history: int = 0
-    added_unread: int = 0
+    added_unread: int = 0  # after the reset, if any
     reset_unread: bool = False
 
     def absorb(self, other: ConversationDelta) -> None:
-        """Add what `other` did (same conversation under another id, merged)."""
+        """Add what `other` did after what this one did (a later receipt, or a merged conversation)."""
         for name in ("last_message_at", "last_live_at", "last_customer_at", "last_echo_at"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None:
                 setattr(self, name, theirs if mine is None else max(mine, theirs))
         self.added_messages += other.added_messages
         self.added_history += other.added_history
-        self.added_unread += other.added_unread
-        self.reset_unread = self.reset_unread or other.reset_unread
+        if other.reset_unread:
+            self.reset_unread, self.added_unread = True, other.added_unread
+        else:
+            self.added_unread += other.added_unread
+
+    def read_all(self) -> None:
+        """The business answered: what the customer wrote so far is read; later messages count again."""
+        self.reset_unread, self.added_unread = True, 0
 
     def saw(self, occurred_at: int | None, *, live: bool) -> None:
         if occurred_at is None:
@@ -98,11 +104,47 @@ class EventRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class NumberKeys:
+    """What a batch will look up under one number: its messages and its counterparties."""
+
+    wamids: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)  # wa_ids as received (the store normalises them)
+    user_ids: set[str] = field(default_factory=set)
+
+
+# phone_number_id -> what will be looked up under it; gathered from a batch's facts before applying it
+Lookups = dict[str, NumberKeys]
+
+
 class IngestRepository(Protocol):
-    """Everything applying webhook facts needs, inside one transaction owned by the caller."""
+    """Everything applying webhook facts needs, inside one transaction owned by the caller.
+
+    Writes may be held back and written together (`flush`); reads always see them. After a
+    rollback of what it wrote, the caller calls `reset`.
+    """
 
     # conversations merged away (two contacts found to be one person) -> the one they became
     conversation_aliases: dict[int, int]
+    # contact merges so far: identities a caller remembered may point at a contact merged away
+    merges: int
+
+    def prefetch(self, lookups: Lookups) -> None:
+        """Read what a batch will look up, a query per kind (a hint: misses are read when asked)."""
+        ...
+
+    def defer(self, deferred: bool) -> None:
+        """Hold writes until `flush` (a batch) or write them at every `settle` (item by item)."""
+        ...
+
+    def settle(self) -> None:
+        """The end of a unit of work: write what is pending unless writes are deferred."""
+        ...
+
+    def flush(self) -> None: ...
+    def reset(self) -> None:
+        """Forget pending writes and everything read: the caller rolled back."""
+        ...
 
     def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None: ...
     def numbers_by_display(self, display: str) -> list[NumberRef]: ...

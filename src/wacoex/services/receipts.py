@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from wacoex.errors import PayloadError
 from wacoex.services.ingest import Ingest
+from wacoex.services.ingest_keys import gather
 from wacoex.services.ingest_run import BatchCache, Outcome, Parsed
-from wacoex.services.ports import ApplyTx, Receipt, ReceiptPeek, UnitOfWork
+from wacoex.services.ports import ApplyTx, Lookups, Receipt, ReceiptPeek, UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")
 
@@ -132,6 +133,7 @@ class ReceiptProcessor:
                     tx.forget_unknowns(receipt.id)
                 return self._ingest.apply(tx.repo, receipt, cache, parsed=parsed, out_of_time=out_of_time)
         except Exception as exc:
+            tx.repo.reset()
             cache.clear()  # the savepoint rolled back rows the cache may point at
             if tx.transient(exc):
                 raise
@@ -153,52 +155,143 @@ class ReceiptProcessor:
             resumed, self._resumed = self._resumed, None
             same = resumed is not None and batch and batch[0].id == resumed[0]
             cache = resumed[1] if same and resumed is not None else BatchCache()
-            done: list[tuple[int, int]] = []
-            for index, receipt in enumerate(batch):
-                if out_of_time is not None and index > 0 and out_of_time():
-                    result.deferred = len(batch) - index
-                    break
-                now = self._clock()
-                try:
-                    parsed = self._parsed.pop(receipt.id, None) or self._ingest.parse(receipt)
-                    outcome = self._apply(tx, receipt, parsed, cache, out_of_time)
-                except PayloadError as exc:
-                    # Not JSON at all: retrying cannot help. Keep it, visible and replayable.
-                    tx.queue.mark_failed(receipt.id, f"unparseable: {exc}", now, park=True)
-                    result.parked += 1
-                    continue
-                except Exception as exc:
-                    cache.clear()  # the savepoint rolled back rows the cache may point at
-                    attempts = receipt.attempts + 1
-                    park = attempts >= self._policy.max_attempts
-                    log.warning("receipt %s failed (attempt %s): %r", receipt.id, attempts, exc)
-                    tx.queue.mark_failed(
-                        receipt.id,
-                        f"{type(exc).__name__}: {exc}",
-                        now + self._policy.next_delay_ms(receipt.attempts),
-                        park=park,
-                    )
-                    if park:
-                        result.parked += 1
-                    else:
-                        result.failed += 1
-                    continue
-                waiting_for = sorted({*receipt.waiting_for, *outcome.waiting_for})
-                if outcome.resume_at is not None:
-                    tx.queue.save_progress(receipt.id, outcome.resume_at, waiting_for)
-                    self._parsed[receipt.id] = parsed
-                    self._resumed = (receipt.id, cache)
-                    result.partial += 1
-                    result.deferred = len(batch) - index - 1
-                    break
-                if waiting_for:
-                    tx.queue.hold(receipt.id, waiting_for, outcome.facts, now)
-                    result.held += 1
-                else:
-                    done.append((receipt.id, outcome.facts))
-                    result.done += 1
-            tx.queue.mark_done_many(done, self._clock())
+            todo = self._parse_all(tx, batch, result)
+            applied = self._apply_set(tx, todo, cache, out_of_time) if len(todo) > 1 else None
+            if applied is None:
+                applied, reached = self._apply_each(tx, todo, cache, out_of_time, result)
+            else:
+                reached = len(applied)
+            result.deferred = len(todo) - reached  # stopped at the lock budget before these
+            self._record(tx, applied, cache, result)
         return result
+
+    def _parse_all(
+        self, tx: ApplyTx, batch: list[Receipt], result: BatchResult
+    ) -> list[tuple[Receipt, Parsed]]:
+        """Each receipt's units; one that is not JSON at all is parked (retrying cannot help)."""
+        todo: list[tuple[Receipt, Parsed]] = []
+        for receipt in batch:
+            try:
+                parsed = self._parsed.pop(receipt.id, None)
+                todo.append((receipt, parsed if parsed is not None else self._ingest.parse(receipt)))
+            except PayloadError as exc:
+                # Keep it, visible and replayable.
+                tx.queue.mark_failed(receipt.id, f"unparseable: {exc}", self._clock(), park=True)
+                result.parked += 1
+            except Exception as exc:
+                self._failed(tx, receipt, exc, self._clock(), result)
+        return todo
+
+    def _failed(self, tx: ApplyTx, receipt: Receipt, exc: Exception, now: int, result: BatchResult) -> None:
+        """Retry later with backoff; park after the last attempt."""
+        attempts = receipt.attempts + 1
+        park = attempts >= self._policy.max_attempts
+        log.warning("receipt %s failed (attempt %s): %r", receipt.id, attempts, exc)
+        tx.queue.mark_failed(
+            receipt.id,
+            f"{type(exc).__name__}: {exc}",
+            now + self._policy.next_delay_ms(receipt.attempts),
+            park=park,
+        )
+        if park:
+            result.parked += 1
+        else:
+            result.failed += 1
+
+    def _apply_set(
+        self,
+        tx: ApplyTx,
+        todo: list[tuple[Receipt, Parsed]],
+        cache: BatchCache,
+        out_of_time: Callable[[], bool] | None,
+    ) -> list[tuple[Receipt, Parsed, Outcome]] | None:
+        """Apply the receipts together: their lookups read at once, their writes written at once.
+
+        None when anything fails (the batch is rolled back): the caller applies them one by one,
+        which finds the receipt and the item at fault.
+        """
+        lookups: Lookups = {}
+        gather((unit for receipt, parsed in todo for unit in parsed.units[receipt.progress :]), lookups)
+        repo = tx.repo
+        applied: list[tuple[Receipt, Parsed, Outcome]] = []
+        try:
+            with tx.savepoint():
+                repo.prefetch(lookups)
+                repo.defer(True)
+                for index, (receipt, parsed) in enumerate(todo):
+                    if out_of_time is not None and index > 0 and out_of_time():
+                        break
+                    if receipt.applied_before and receipt.progress == 0:
+                        tx.forget_unknowns(receipt.id)
+                    outcome = self._ingest.apply(repo, receipt, cache, parsed=parsed, out_of_time=out_of_time)
+                    applied.append((receipt, parsed, outcome))
+                    if outcome.resume_at is not None:
+                        break
+                repo.flush()
+        except Exception as exc:
+            repo.reset()
+            cache.clear()  # the savepoint rolled back rows the cache may point at
+            log.info("applying %s receipts together failed (%r): applying them one by one", len(todo), exc)
+            return None
+        finally:
+            repo.defer(False)
+        return applied
+
+    def _apply_each(
+        self,
+        tx: ApplyTx,
+        todo: list[tuple[Receipt, Parsed]],
+        cache: BatchCache,
+        out_of_time: Callable[[], bool] | None,
+        result: BatchResult,
+    ) -> tuple[list[tuple[Receipt, Parsed, Outcome]], int]:
+        """Apply the receipts one by one, each in a savepoint: one that fails is retried later.
+
+        Returns those applied, and how many were reached before the lock budget ran out.
+        """
+        applied: list[tuple[Receipt, Parsed, Outcome]] = []
+        reached = 0
+        for index, (receipt, parsed) in enumerate(todo):
+            if out_of_time is not None and index > 0 and out_of_time():
+                break
+            reached += 1
+            now = self._clock()
+            try:
+                outcome = self._apply(tx, receipt, parsed, cache, out_of_time)
+            except Exception as exc:
+                tx.repo.reset()
+                cache.clear()  # the savepoint rolled back rows the cache may point at
+                self._failed(tx, receipt, exc, now, result)
+                continue
+            applied.append((receipt, parsed, outcome))
+            if outcome.resume_at is not None:
+                break
+        return applied, reached
+
+    def _record(
+        self,
+        tx: ApplyTx,
+        applied: list[tuple[Receipt, Parsed, Outcome]],
+        cache: BatchCache,
+        result: BatchResult,
+    ) -> None:
+        """Each applied receipt's new state: done, held for a number, or resuming where it stopped."""
+        done: list[tuple[int, int]] = []
+        now = self._clock()
+        for receipt, parsed, outcome in applied:
+            waiting_for = sorted({*receipt.waiting_for, *outcome.waiting_for})
+            if outcome.resume_at is not None:
+                tx.queue.save_progress(receipt.id, outcome.resume_at, waiting_for)
+                self._parsed[receipt.id] = parsed
+                self._resumed = (receipt.id, cache)
+                result.partial += 1
+            elif waiting_for:
+                tx.queue.hold(receipt.id, waiting_for, outcome.facts, now)
+                result.held += 1
+            else:
+                done.append((receipt.id, outcome.facts))
+                result.done += 1
+        tx.queue.mark_done_many(done, self._clock())
 
     def drain(self, limit: int = 50, max_batches: int = 1_000_000) -> BatchResult:
         """Apply until nothing is due. For tests, the CLI and benchmarks."""

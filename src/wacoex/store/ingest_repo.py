@@ -13,7 +13,14 @@ from sqlalchemy.engine import Connection
 from wacoex.domain import limits
 from wacoex.domain.enums import STATUS_RANK
 from wacoex.domain.ids import phone_key
-from wacoex.services.ports import ConversationDelta, EventRow, ExistingMessage, MessageRow, NumberRef
+from wacoex.services.ports import (
+    ConversationDelta,
+    EventRow,
+    ExistingMessage,
+    Lookups,
+    MessageRow,
+    NumberRef,
+)
 from wacoex.store.dialect import insert_ignore, insert_ignore_partial
 from wacoex.store.engine import now_ms
 from wacoex.store.numbers import number_ref
@@ -117,7 +124,7 @@ _CONVERSATION_DELTA = (
         message_count=_cv.message_count + sa.cast(_B("d_messages"), sa.Integer),
         history_count=_cv.history_count + sa.cast(_B("d_history"), sa.Integer),
         unread_count=sa.case(
-            (sa.cast(_B("d_reset_unread"), sa.Integer) == 1, 0),
+            (sa.cast(_B("d_reset_unread"), sa.Integer) == 1, sa.cast(_B("d_unread"), sa.Integer)),
             else_=_cv.unread_count + sa.cast(_B("d_unread"), sa.Integer),
         ),
     )
@@ -160,6 +167,23 @@ class SqlIngestRepository:
         self._new_contacts: set[int] = set()  # created in this transaction: no conversation yet
         # conversations merged away in this transaction -> the conversation they were merged into
         self.conversation_aliases: dict[int, int] = {}
+        self.merges = 0
+
+    # Every write goes out at once: nothing is pending, nothing to prefetch.
+    def prefetch(self, lookups: Lookups) -> None:
+        pass
+
+    def defer(self, deferred: bool) -> None:
+        pass
+
+    def settle(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def reset(self) -> None:
+        self._new_contacts.clear()
 
     # numbers
     def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None:
@@ -375,6 +399,7 @@ class SqlIngestRepository:
 
     def _merge_contacts(self, keep: Any, drop: Any, at: int) -> None:
         """Fold contact `drop` into `keep`: identities, names, the conversation and its messages."""
+        self.merges += 1
         c = conversations.c
         keep_conv = self.conn.execute(sa.select(conversations).where(c.contact_id == keep.id)).first()
         drop_conv = self.conn.execute(sa.select(conversations).where(c.contact_id == drop.id)).first()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from wacoex.store.ingest_repo import SqlIngestRepository
+from wacoex.store.apply_batch import BatchRepository
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.receipts import SqlReceiptQueue
 
@@ -17,7 +17,7 @@ class SqlApplyTx:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.queue = SqlReceiptQueue(conn)
-        self.repo = SqlIngestRepository(conn)
+        self.repo = BatchRepository(conn)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -1,0 +1,447 @@
+"""Applying a batch set-wise: reads gathered up front, writes held back and written together.
+
+`BatchRepository` implements services.ports.IngestRepository over one transaction. A batch's
+numbers, contacts, conversations and messages are read with one query per kind (`prefetch`);
+what the services then read comes from that state (a miss is read when asked, and remembered);
+what they write changes the state at once and is written at `flush`: one executemany per table
+and per shape of update, in an order that keeps every foreign key satisfied. Ids of new rows are
+allocated up front (`store.row_ids`), so events and later facts can point at rows not written yet.
+
+The state is authoritative because nobody else can change those rows meanwhile: SQLite's apply
+transaction holds the write lock from its first statement (BEGIN IMMEDIATE), and on PostgreSQL
+the contacts and messages read are locked (FOR UPDATE, in id order). A row another worker inserts
+meanwhile makes a plain INSERT fail on its unique key: the caller rolls back, `reset`s, and applies
+the batch again receipt by receipt.
+
+The rare writes that rewrite many rows (merging two contacts, a number change) write what is
+pending, run on `SqlIngestRepository`, and forget the state they may have changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from copy import copy
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from wacoex.domain.enums import STATUS_RANK
+from wacoex.domain.ids import phone_key
+from wacoex.services.ports import (
+    ConversationDelta,
+    EventRow,
+    ExistingMessage,
+    Lookups,
+    MessageRow,
+    NumberRef,
+)
+from wacoex.store import batch_sql as sql
+from wacoex.store.engine import now_ms
+from wacoex.store.ingest_repo import SqlIngestRepository
+from wacoex.store.row_ids import RowIds
+
+_RANK = {status.value: rank for status, rank in STATUS_RANK.items()}
+
+
+class BatchRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._sql = SqlIngestRepository(conn)
+        self.conversation_aliases = self._sql.conversation_aliases
+        self._ids = RowIds(conn)
+        self._deferred = False
+        self.statements = 0  # statements this repository executed itself (for benchmarks)
+        self._forget()
+        self._clear_pending()
+
+    @property
+    def merges(self) -> int:
+        return self._sql.merges
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _forget(self) -> None:
+        """Drop everything read (not what is pending)."""
+        self._numbers: dict[str, NumberRef | None] = {}
+        self._contacts: dict[int, sql.ContactState] = {}
+        self._by_user: dict[tuple[int, str], int | None] = {}
+        self._by_phone: dict[tuple[int, str], int | None] = {}
+        self._by_alias: dict[tuple[int, str], int | None] = {}
+        self._conversations: dict[tuple[int, int], int | None] = {}
+        self._messages: dict[tuple[int, str], ExistingMessage | None] = {}
+        self._message_by_id: dict[int, ExistingMessage] = {}
+
+    def _clear_pending(self) -> None:
+        self._new_contacts: dict[int, dict[str, Any]] = {}
+        self._contact_updates: dict[int, dict[str, Any]] = {}
+        self._new_conversations: list[dict[str, Any]] = []
+        self._new_messages: dict[int, dict[str, Any]] = {}
+        self._message_updates: dict[int, dict[str, Any]] = {}
+        self._status_writes: dict[int, dict[str, Any]] = {}
+        self._deltas: dict[int, ConversationDelta] = {}
+        self._events: list[dict[str, Any]] = []
+        self._unknowns: list[dict[str, Any]] = []
+
+    def defer(self, deferred: bool) -> None:
+        self._deferred = deferred
+
+    def settle(self) -> None:
+        if not self._deferred:
+            self.flush()
+
+    def reset(self) -> None:
+        self._clear_pending()
+        self._forget()
+        self._ids.reset()
+        self._sql.reset()
+
+    def _delegate(self) -> SqlIngestRepository:
+        """Write what is pending and forget what was read: the caller is about to rewrite rows."""
+        self.flush()
+        self._forget()
+        self._ids.reset()
+        return self._sql
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def prefetch(self, lookups: Lookups) -> None:
+        missing = [p for p in lookups if p not in self._numbers]
+        if missing:
+            self._read_numbers(missing)
+        for pnid, keys in lookups.items():
+            number = self._numbers.get(pnid)
+            if number is None:
+                continue
+            phones = {phone_key(p) for p in keys.phones}
+            phones.discard("")
+            self._read_contacts(number.id, keys.user_ids, phones)
+            self._read_messages(number.id, keys.wamids)
+
+    def _read_numbers(self, pnids: Sequence[str]) -> None:
+        self.statements += 1
+        found = sql.numbers_by_pnid(self.conn, pnids)
+        for pnid in pnids:
+            self._numbers[pnid] = found.get(pnid)
+
+    def _read_contacts(self, number_id: int, user_ids: Iterable[str], phones: Iterable[str]) -> None:
+        users = [u for u in user_ids if (number_id, u) not in self._by_user]
+        keys = [k for k in phones if (number_id, k) not in self._by_phone]
+        if not users and not keys:
+            return
+        rows, aliases, self_statements = sql.contacts_by(self.conn, number_id, users, keys)
+        self.statements += self_statements
+        for row in rows:
+            self._remember_contact(row)
+        for key, contact_id in aliases.items():
+            self._by_alias[(number_id, key)] = contact_id
+        for u in users:
+            self._by_user.setdefault((number_id, u), None)
+        for k in keys:
+            self._by_phone.setdefault((number_id, k), None)
+            self._by_alias.setdefault((number_id, k), None)
+        fresh = [r.id for r in rows if (number_id, r.id) not in self._conversations]
+        if fresh:
+            self.statements += 1
+            found = sql.conversations_of(self.conn, number_id, fresh)
+            for contact_id in fresh:
+                self._conversations[(number_id, contact_id)] = found.get(contact_id)
+
+    def _remember_contact(self, row: sql.ContactState) -> None:
+        self._contacts[row.id] = row
+        if row.user_id:
+            self._by_user[(row.number_id, row.user_id)] = row.id
+        if row.phone_key:
+            self._by_phone[(row.number_id, row.phone_key)] = row.id
+
+    def _read_messages(self, number_id: int, wamids: Iterable[str]) -> None:
+        wanted = [w for w in wamids if (number_id, w) not in self._messages]
+        if not wanted:
+            return
+        found, statements = sql.messages_by_wamid(self.conn, number_id, wanted)
+        self.statements += statements
+        for wamid in wanted:
+            message = found.get(wamid)
+            self._messages[(number_id, wamid)] = message
+            if message is not None:
+                self._message_by_id[message.id] = message
+
+    def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None:
+        if phone_number_id not in self._numbers:
+            self._read_numbers([phone_number_id])
+        return self._numbers[phone_number_id]
+
+    def numbers_by_display(self, display: str) -> list[NumberRef]:
+        return self._sql.numbers_by_display(display)
+
+    def numbers_by_waba(self, waba_id: str) -> list[NumberRef]:
+        return self._sql.numbers_by_waba(waba_id)
+
+    def existing_messages(self, number_id: int, wamids: Sequence[str]) -> dict[str, ExistingMessage]:
+        self._read_messages(number_id, wamids)
+        found: dict[str, ExistingMessage] = {}
+        for wamid in wamids:
+            message = self._messages[(number_id, wamid)]
+            if message is not None:
+                # A snapshot, as a read from the database is: writes change the batch's own copy.
+                found[wamid] = copy(message)
+        return found
+
+    # -- contacts and conversations --------------------------------------------------------------
+
+    def _by(self, index: dict[tuple[int, str], int | None], number_id: int, value: str) -> Any:
+        contact_id = index.get((number_id, value))
+        return None if contact_id is None else self._contacts[contact_id]
+
+    def resolve_contact(
+        self,
+        number_id: int,
+        *,
+        wa_id: str | None,
+        user_id: str | None,
+        profile_name: str | None,
+        at: int,
+        reported: bool = False,
+    ) -> int:
+        """As SqlIngestRepository.resolve_contact, over the batch's state."""
+        key = phone_key(wa_id) if wa_id else None
+        self._read_contacts(number_id, [user_id] if user_id else [], [key] if key else [])
+        by_user = self._by(self._by_user, number_id, user_id) if user_id else None
+        by_phone = None
+        if key:
+            by_phone = self._by(self._by_phone, number_id, key) or self._by(self._by_alias, number_id, key)
+        if by_user is not None and by_phone is not None and by_user.id != by_phone.id:
+            return self._delegate().resolve_contact(
+                number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at, reported=reported
+            )
+        row = by_user if by_user is not None else by_phone
+        if row is None:
+            return self._new_contact(number_id, wa_id, key, user_id, profile_name, at)
+        updates: dict[str, Any] = {}
+        if user_id and not row.user_id:
+            updates["user_id"] = user_id
+        if key and not row.phone_key:
+            updates.update(phone_key=key, wa_id=wa_id)
+        elif reported and wa_id and row.wa_id != wa_id and key == row.phone_key:
+            updates["wa_id"] = wa_id
+        if profile_name and profile_name != row.profile_name and at >= (row.profile_name_at or 0):
+            updates.update(profile_name=profile_name, profile_name_at=at)
+        if updates:
+            updates["updated_at"] = at
+            self._update_contact(row, updates)
+        return row.id
+
+    def _new_contact(
+        self,
+        number_id: int,
+        wa_id: str | None,
+        key: str | None,
+        user_id: str | None,
+        profile_name: str | None,
+        at: int,
+    ) -> int:
+        contact_id = self._ids.next("contacts")
+        values = sql.new_contact(contact_id, number_id, wa_id, key, user_id, profile_name, at)
+        self._new_contacts[contact_id] = values
+        self._remember_contact(sql.ContactState.of(values))
+        self._conversations[(number_id, contact_id)] = None
+        return contact_id
+
+    def _update_contact(self, row: sql.ContactState, updates: dict[str, Any]) -> None:
+        row.absorb(updates)
+        self._remember_contact(row)
+        target = self._new_contacts.get(row.id)
+        if target is None:
+            target = self._contact_updates.setdefault(row.id, {})
+        target.update(updates)
+
+    def change_number(
+        self, number_id: int, *, old_wa_id: str | None, user_id: str | None, new_wa_id: str, at: int
+    ) -> int:
+        return self._delegate().change_number(
+            number_id, old_wa_id=old_wa_id, user_id=user_id, new_wa_id=new_wa_id, at=at
+        )
+
+    def conversation_for(self, number_id: int, contact_id: int) -> int:
+        key = (number_id, contact_id)
+        if key not in self._conversations:
+            self.statements += 1
+            self._conversations[key] = sql.conversations_of(self.conn, number_id, [contact_id]).get(
+                contact_id
+            )
+        found = self._conversations[key]
+        if found is not None:
+            return found
+        conversation_id = self._ids.next("conversations")
+        self._new_conversations.append(sql.new_conversation(conversation_id, number_id, contact_id, now_ms()))
+        self._conversations[key] = conversation_id
+        return conversation_id
+
+    def apply_book_entry(
+        self,
+        number_id: int,
+        contact_id: int,
+        *,
+        action: str,
+        full_name: str | None,
+        first_name: str | None,
+        changed_at: int,
+        at: int,
+    ) -> bool:
+        """As SqlIngestRepository.apply_book_entry, over the batch's state."""
+        row = self._contacts.get(contact_id)
+        if row is None:
+            return self._delegate().apply_book_entry(
+                number_id,
+                contact_id,
+                action=action,
+                full_name=full_name,
+                first_name=first_name,
+                changed_at=changed_at,
+                at=at,
+            )
+        if action == "remove":
+            values: dict[str, Any] = {"book_full_name": None, "book_first_name": None, "book_removed": True}
+        else:
+            values = {"book_full_name": full_name, "book_first_name": first_name, "book_removed": False}
+        current = {
+            "book_full_name": row.book_full_name,
+            "book_first_name": row.book_first_name,
+            "book_removed": bool(row.book_removed),
+        }
+        if row.book_updated_at is not None and (
+            changed_at < row.book_updated_at or (changed_at == row.book_updated_at and values == current)
+        ):
+            return False
+        self._update_contact(row, {**values, "book_updated_at": changed_at, "updated_at": at})
+        return values != current
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def _add_message(self, row: MessageRow) -> int:
+        message_id = self._ids.next("messages")
+        full = sql.full_message(message_id, row)
+        self._new_messages[message_id] = full
+        message = sql.existing_of(full)
+        self._messages[(full["number_id"], full["wamid"])] = message
+        self._message_by_id[message_id] = message
+        return message_id
+
+    def insert_messages(self, rows: Sequence[MessageRow], *, want_ids: bool = True) -> dict[str, int]:
+        return {row["wamid"]: self._add_message(row) for row in rows}
+
+    def insert_placeholder(self, row: MessageRow) -> int | None:
+        if self.existing_messages(row["number_id"], [row["wamid"]]):
+            return None
+        return self._add_message(row)
+
+    def _write_message(self, message_id: int, values: dict[str, Any]) -> None:
+        new = self._new_messages.get(message_id)
+        if new is not None:
+            new.update(values)
+            return
+        pending = self._message_updates.setdefault(message_id, {})
+        if "status" in values and message_id in self._status_writes:
+            # A later plain write of the status wins over a conditional one held back before it.
+            held = self._status_writes.pop(message_id)
+            held.pop("below")
+            pending.update(held)
+        pending.update(values)
+
+    def update_message(self, message_id: int, values: dict[str, Any]) -> None:
+        message = self._message_by_id.get(message_id)
+        if message is None:
+            self._delegate().update_message(message_id, values)
+            return
+        sql.absorb(message, values)
+        self._write_message(message_id, values)
+
+    def advance_status(
+        self, message_id: int, status: str, status_at: int | None, below: int, errors: Any = None
+    ) -> bool:
+        message = self._message_by_id.get(message_id)
+        if message is None:
+            return self._delegate().advance_status(message_id, status, status_at, below, errors)
+        if message.status is not None and below <= _RANK.get(message.status, 0):
+            return False
+        message.status = status
+        values: dict[str, Any] = {"status": status, "status_at": status_at}
+        if errors is not None:
+            values["errors"] = errors
+        pending = self._message_updates.get(message_id)
+        if message_id in self._new_messages or (pending is not None and "status" in pending):
+            self._write_message(message_id, values)
+        else:
+            held = self._status_writes.setdefault(message_id, {})
+            if errors is None:
+                held.pop("errors", None)
+            held.update(values, below=below)
+        return True
+
+    # -- what a batch adds up ---------------------------------------------------------------------
+
+    def apply_conversation_deltas(self, deltas: dict[int, ConversationDelta]) -> None:
+        for conversation_id, delta in deltas.items():
+            mine = self._deltas.get(conversation_id)
+            if mine is None:
+                self._deltas[conversation_id] = mine = ConversationDelta()
+            mine.absorb(delta)
+
+    def record_events(self, events: Iterable[EventRow], at: int) -> None:
+        self._events.extend(sql.event_row(e, at) for e in events)
+
+    def record_unknown(
+        self, receipt_id: int, field: str | None, phone_number_id: str | None, reason: str, raw: Any, at: int
+    ) -> None:
+        self._unknowns.append(sql.unknown_row(receipt_id, field, phone_number_id, reason, raw, at))
+
+    # -- written at once (no row of theirs is pending) ---------------------------------------------
+
+    def record_history_chunk(
+        self,
+        number_id: int,
+        phase: int,
+        chunk_order: int | None,
+        progress: int | None,
+        imported: int,
+        threads: int,
+        at: int,
+    ) -> None:
+        self._sql.record_history_chunk(number_id, phase, chunk_order, progress, imported, threads, at)
+
+    def update_number(self, number_id: int, values: dict[str, Any]) -> None:
+        self._numbers.clear()
+        self._sql.update_number(number_id, values)
+
+    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
+        return self._sql.set_history_state(number_id, state, values)
+
+    def record_account_event(
+        self,
+        number_id: int,
+        event: str,
+        occurred_at: int,
+        reason: str | None,
+        initiated_by: str | None,
+        applied: bool,
+        raw: Any,
+        at: int,
+    ) -> bool:
+        return self._sql.record_account_event(
+            number_id, event, occurred_at, reason, initiated_by, applied, raw, at
+        )
+
+    # -- the writes ---------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything pending, parents before children; a statement per table and shape."""
+        conn = self.conn
+        self.statements += sql.insert_rows(conn, "contacts", list(self._new_contacts.values()))
+        self.statements += sql.update_rows(conn, "contacts", self._contact_updates)
+        self.statements += sql.insert_rows(conn, "conversations", self._new_conversations)
+        self.statements += sql.insert_rows(conn, "messages", list(self._new_messages.values()))
+        self.statements += sql.update_rows(conn, "messages", self._message_updates)
+        self.statements += sql.advance_statuses(conn, self._status_writes)
+        self.statements += sql.apply_deltas(conn, self._deltas)
+        self.statements += sql.insert_rows(conn, "events", self._events)
+        self.statements += sql.insert_rows(conn, "unknown_items", self._unknowns)
+        self._clear_pending()
