@@ -182,10 +182,10 @@ def worker(
     settings = _settings(config, database_url, dev=True)
     container = build(settings)
     logging.basicConfig(level=logging.INFO)
+    stopping = threading.Event()
 
     def _stop(*_: Any) -> None:
-        container._stop.set()
-        container.wake.set()
+        stopping.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -197,9 +197,12 @@ def worker(
 
         threading.Thread(target=_until_eof, name="wacoex-parent-watch", daemon=True).start()
     console.print(f"wacoex worker on {safe_url(settings.database_url)}")
-    container.start_media()
-    container.run_worker()
-    container.dispose()
+    container.workers.start()
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        container.dispose()  # each loop finishes its round in flight first
 
 
 @db_app.command("upgrade")

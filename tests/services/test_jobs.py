@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from wacoex.services.jobs import Backoff, Loop, Loops
+from wacoex.services.jobs import Backoff, Loop, Workers
 
 SLOW_POLL = 30.0  # an idle timeout no test waits for: anything sooner was a wake-up
 
@@ -169,19 +169,19 @@ def test_stopping_an_idle_loop_returns_at_once() -> None:
     assert not loop.running
 
 
-def test_loops_stop_together_each_after_its_round_in_flight() -> None:
+def test_workers_stop_together_each_after_its_round_in_flight() -> None:
     release = threading.Event()
     slow = Rounds(lambda n: release.wait(10) and False)
     idle = Rounds()
-    loops = Loops([Loop(slow, idle_seconds=SLOW_POLL), Loop(idle, idle_seconds=SLOW_POLL)])
-    loops.start()
+    workers = Workers([Loop(slow, idle_seconds=SLOW_POLL), Loop(idle, idle_seconds=SLOW_POLL)])
+    workers.start()
     idle.wait_for(1)
     timer = threading.Timer(0.3, release.set)
     timer.start()
     began = time.monotonic()
-    assert loops.stop(10)
+    assert workers.stop(10)
     assert time.monotonic() - began >= 0.25  # waited for the slow round
-    assert not any(loop.running for loop in loops)
+    assert not any(loop.running for loop in workers)
     assert len(slow.times) == 1
     assert len(idle.times) == 1
     timer.join()

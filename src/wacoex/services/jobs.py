@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from wacoex.services.notify import Wakeup
+from wacoex.services.notify import WakeSource, Wakeup
 
 log = logging.getLogger("wacoex.jobs")
 
@@ -120,17 +120,22 @@ class Loop:
                 self.wakeup.wait(self.idle_seconds)
 
 
-class Loops:
-    """The loops of one process, started and stopped together (a stop drains them all at once)."""
+class Workers:
+    """The loops of one process and the wake sources that feed them, started and stopped together."""
 
-    def __init__(self, loops: Iterable[Loop] = ()) -> None:
+    def __init__(self, loops: Iterable[Loop] = (), sources: Iterable[WakeSource] = ()) -> None:
         self.loops = list(loops)
+        self.sources = list(sources)
 
     def start(self) -> None:
+        # Sources first: a wake-up sent while a loop runs its first round must not be lost.
+        for source in self.sources:
+            source.start()
         for loop in self.loops:
             loop.start()
 
     def request_stop(self) -> None:
+        """Ask every loop to end after its round in flight; returns at once (safe in a signal handler)."""
         for loop in self.loops:
             loop.request_stop()
 
@@ -139,6 +144,8 @@ class Loops:
         self.request_stop()
         deadline = time.monotonic() + timeout
         stopped = [loop.stop(max(deadline - time.monotonic(), 0.0)) for loop in self.loops]
+        for source in self.sources:
+            source.stop()
         return all(stopped)
 
     def __iter__(self) -> Iterator[Loop]:
