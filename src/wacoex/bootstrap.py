@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from wacoex.config import Settings
+from wacoex.errors import ConfigError
+from wacoex.services.admin import Admin
 from wacoex.services.ingest import Ingest
 from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
 from wacoex.services.notify import Wakeup
+from wacoex.services.ports import Schema
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.services.workers import ApplyReceipts, FetchMedia
+from wacoex.store import failures
+from wacoex.store.admin import SqlAdmin, SqlSchema
 from wacoex.store.engine import make_engine, now_ms, upgrade
+from wacoex.store.engine import safe_url as safe_url  # the URL as banners show it, password masked
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.notify import RECEIPTS, listener_for
@@ -43,6 +51,7 @@ class Container:
     media_store: SqlMediaStore
     media: MediaFetcher | None
     workers: Workers
+    admin: Admin
     media_source: ProviderMediaSource | None = None
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
@@ -86,7 +95,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)
         media = MediaFetcher(media_store, source, now_ms)
         loops.append(Loop(FetchMedia(media), idle_seconds=MEDIA_POLL_SECONDS, wakeup=media_wake))
-    apply = ApplyReceipts(processor, settings.worker_batch, applied=media_wake if media else None)
+    batch = settings.worker_batch
+    apply = ApplyReceipts(processor, batch, applied=media_wake if media else None)
     poll = max(settings.worker_poll_seconds, 0.01)
     loops.insert(0, Loop(apply, idle_seconds=poll, wakeup=wake))
     # On PostgreSQL a receipt stored by any process wakes the receipts loop (LISTEN/NOTIFY).
@@ -103,4 +113,42 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         media_source=source,
         wake=wake,
         workers=workers,
+        admin=Admin(
+            SqlAdmin(engine), wake=wake, apply=functools.partial(processor.drain, settings.worker_batch)
+        ),
     )
+
+
+def schema(settings: Settings) -> Schema:
+    return SqlSchema(settings.database_url)
+
+
+@contextmanager
+def admin(settings: Settings, *, read_only: bool = False) -> Iterator[Admin]:
+    """The operator's service for one command, on an engine of its own disposed afterwards.
+
+    A command that only reads requires the current schema and never creates or migrates a
+    database; the others migrate first (which may create a SQLite file).
+    """
+    if read_only:
+        schema(settings).require()
+        engine = make_engine(settings.database_url, pool_size=1, read_only=True)
+    else:
+        schema(settings).upgrade()
+        engine = make_engine(settings.database_url)
+    try:
+        yield Admin(SqlAdmin(engine))
+    finally:
+        engine.dispose()
+
+
+def check_database_url(settings: Settings) -> None:
+    """Refuse a database URL that is not one before anything connects (config has no SQLAlchemy)."""
+    if not failures.check_url(settings.database_url):
+        # The URL is not repeated: it may hold a password.
+        raise ConfigError("invalid configuration: WACOEX_DATABASE_URL is not a valid database URL")
+
+
+def explain_failure(exc: Exception, database_url: str | None) -> str | None:
+    """One line for a database failure a user can cause or fix; None for anything else (a bug)."""
+    return failures.explain(exc, database_url)
