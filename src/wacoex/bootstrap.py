@@ -3,30 +3,46 @@
 from __future__ import annotations
 
 import functools
-import logging
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from wacoex.config import Settings
+from wacoex.errors import ConfigError
+from wacoex.services.admin import Admin
 from wacoex.services.ingest import Ingest
+from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
+from wacoex.services.notify import Wakeup
+from wacoex.services.ports import Schema
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
+from wacoex.services.workers import ApplyReceipts, FetchMedia
+from wacoex.store import failures
+from wacoex.store.admin import SqlAdmin, SqlSchema
 from wacoex.store.engine import make_engine, now_ms, upgrade
+from wacoex.store.engine import safe_url as safe_url  # the URL as banners show it, password masked
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
+from wacoex.store.notify import RECEIPTS, listener_for
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.bodies import parse_bytes
 from wacoex.whatsapp.media_client import ProviderMediaSource
 
-log = logging.getLogger("wacoex")
+MEDIA_POLL_SECONDS = 1.0  # media waits for retries that come due; applied receipts wake it sooner
 
 
 @dataclass
 class Container:
+    """The gateway's services and the loops that run its jobs; nothing here runs until started.
+
+    Entrypoints start what they need: `writer` (web), `workers` (`wacoex worker`, or a test's app
+    with `run_worker`); `dispose()` stops both and closes the engines.
+    """
+
     settings: Settings
     engine: Engine
     read_engine: Engine
@@ -34,68 +50,15 @@ class Container:
     processor: ReceiptProcessor
     media_store: SqlMediaStore
     media: MediaFetcher | None
+    workers: Workers
+    admin: Admin
     media_source: ProviderMediaSource | None = None
-    wake: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _worker: threading.Thread | None = None
-    _media_thread: threading.Thread | None = None
-    media_wake: threading.Event = field(default_factory=threading.Event)
-
-    def start_worker(self) -> None:
-        """Apply receipts in this process (what `wacoex serve` does; `wacoex worker` runs it alone)."""
-        if self._worker is None:
-            self._stop.clear()
-            self._worker = threading.Thread(target=self.run_worker, name="wacoex-worker", daemon=True)
-            self._worker.start()
-        self.start_media()
-
-    def start_media(self) -> None:
-        """Download media in a thread of its own (`serve` and `wacoex worker` both do)."""
-        if self.media is not None and self._media_thread is None:
-            self._stop.clear()
-            self._media_thread = threading.Thread(target=self.run_media, name="wacoex-media", daemon=True)
-            self._media_thread.start()
-
-    def run_media(self) -> None:
-        """Download pending media in its own thread, so slow downloads never delay applying receipts."""
-        assert self.media is not None
-        while not self._stop.is_set():
-            try:
-                result = self.media.run_once()
-                busy = result.stored + result.failed > 0
-            except Exception:
-                log.exception("media fetch failed; retrying")
-                busy = False
-            if not busy:
-                self.media_wake.wait(timeout=1.0)
-                self.media_wake.clear()
-
-    def run_worker(self) -> None:
-        poll = self.settings.worker_poll_seconds
-        while not self._stop.is_set():
-            try:
-                result = self.processor.run_once(self.settings.worker_batch)
-            except Exception:
-                log.exception("worker batch failed; retrying")
-                result = None
-            if result is not None and result.done:
-                self.media_wake.set()
-            if result is None or result.claimed == 0:
-                self.wake.wait(timeout=max(poll, 0.01) if result is not None else 1.0)
-                self.wake.clear()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        self.media_wake.set()
-        for thread in (self._worker, self._media_thread):
-            if thread is not None:
-                thread.join(timeout=30)
-        self._worker = self._media_thread = None
-        self.writer.stop()
+    # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
+    wake: Wakeup = field(default_factory=Wakeup)
 
     def dispose(self) -> None:
-        self.stop()
+        self.workers.stop()
+        self.writer.stop()
         if self.media_source is not None:
             self.media_source.close()
         self.engine.dispose()
@@ -122,13 +85,23 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         lock_budget=settings.apply_lock_budget_ms / 1000,
         yield_to=priority.waiting if priority is not None else None,
     )
-    wake = threading.Event()
-    writer = ReceiptWriter(engine, on_commit=wake.set, priority=priority)
+    wake = Wakeup()
+    writer = ReceiptWriter(engine, on_commit=wake.notify, priority=priority)
     media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine)
     media = source = None
+    media_wake = Wakeup()
+    loops = []
     if settings.fetch_media:
         source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)
         media = MediaFetcher(media_store, source, now_ms)
+        loops.append(Loop(FetchMedia(media), idle_seconds=MEDIA_POLL_SECONDS, wakeup=media_wake))
+    batch = settings.worker_batch
+    apply = ApplyReceipts(processor, batch, applied=media_wake if media else None)
+    poll = max(settings.worker_poll_seconds, 0.01)
+    loops.insert(0, Loop(apply, idle_seconds=poll, wakeup=wake))
+    # On PostgreSQL a receipt stored by any process wakes the receipts loop (LISTEN/NOTIFY).
+    listener = listener_for(settings.database_url, RECEIPTS, wake.notify)
+    workers = Workers(loops, sources=[listener] if listener is not None else [])
     return Container(
         settings=settings,
         engine=engine,
@@ -139,4 +112,43 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         media=media,
         media_source=source,
         wake=wake,
+        workers=workers,
+        admin=Admin(
+            SqlAdmin(engine), wake=wake, apply=functools.partial(processor.drain, settings.worker_batch)
+        ),
     )
+
+
+def schema(settings: Settings) -> Schema:
+    return SqlSchema(settings.database_url)
+
+
+@contextmanager
+def admin(settings: Settings, *, read_only: bool = False) -> Iterator[Admin]:
+    """The operator's service for one command, on an engine of its own disposed afterwards.
+
+    A command that only reads requires the current schema and never creates or migrates a
+    database; the others migrate first (which may create a SQLite file).
+    """
+    if read_only:
+        schema(settings).require()
+        engine = make_engine(settings.database_url, pool_size=1, read_only=True)
+    else:
+        schema(settings).upgrade()
+        engine = make_engine(settings.database_url)
+    try:
+        yield Admin(SqlAdmin(engine))
+    finally:
+        engine.dispose()
+
+
+def check_database_url(settings: Settings) -> None:
+    """Refuse a database URL that is not one before anything connects (config has no SQLAlchemy)."""
+    if not failures.check_url(settings.database_url):
+        # The URL is not repeated: it may hold a password.
+        raise ConfigError("invalid configuration: WACOEX_DATABASE_URL is not a valid database URL")
+
+
+def explain_failure(exc: Exception, database_url: str | None) -> str | None:
+    """One line for a database failure a user can cause or fix; None for anything else (a bug)."""
+    return failures.explain(exc, database_url)

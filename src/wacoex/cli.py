@@ -6,8 +6,6 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,29 +46,12 @@ class _OneLineErrors(TyperGroup):
 
 def _explain(exc: Exception, url: str | None) -> tuple[str, int] | None:
     """(one-line message, exit code) for a failure a user can cause, or None for a bug."""
-    import sqlalchemy as sa
-    from alembic.util import CommandError
-
-    from wacoex.store.engine import safe_url
-
     if isinstance(exc, WacoexError):
         return exc.message, 2 if isinstance(exc, ConfigError | InvalidInput) else 1
-    shown = safe_url(url) if url else "the database"
-    if isinstance(exc, sa.exc.DBAPIError):
-        # The driver's own words, without SQLAlchemy's statement and parameters (they may hold tokens).
-        return f"database {shown}: {exc.orig if exc.orig is not None else exc}", 1
-    if isinstance(exc, sa.exc.SQLAlchemyError):
-        return f"database {shown}: {str(exc).split(chr(10))[0]}", 1
-    if isinstance(exc, ImportError) and (exc.name or "").partition(".")[0] in ("psycopg", "sqlite3"):
-        return f"database {shown}: its driver {exc.name} is not installed", 1
-    if isinstance(exc, CommandError):  # e.g. a schema migrated by a newer wacoex
-        return f"database {shown}: {exc}", 1
-    if isinstance(exc, OSError) and exc.filename:
-        database = sa.engine.make_url(url).database if url and url.startswith("sqlite") else None
-        if database and Path(database).is_relative_to(Path(str(exc.filename))):
-            return f"cannot create the folder {exc.filename} of database {database}: {exc.strerror}", 1
-        return f"cannot create or open {exc.filename}: {exc.strerror}", 1
-    return None
+    from wacoex.bootstrap import explain_failure
+
+    message = explain_failure(exc, url)
+    return (message, 1) if message is not None else None
 
 
 app = typer.Typer(
@@ -95,43 +76,12 @@ DbOpt = Annotated[str | None, typer.Option("--database-url", help="overrides WAC
 
 
 def _settings(config: Path | None, database_url: str | None = None, **extra: Any) -> Settings:
-    import sqlalchemy as sa
+    from wacoex.bootstrap import check_database_url
 
     settings = load_settings(config, database_url=database_url, **extra)
-    try:
-        sa.engine.make_url(settings.database_url)
-    except (sa.exc.ArgumentError, ValueError) as exc:
-        # Checked here, not in Settings: config stays free of SQLAlchemy. The URL is not repeated
-        # (it may hold a password).
-        raise ConfigError("invalid configuration: WACOEX_DATABASE_URL is not a valid database URL") from exc
+    check_database_url(settings)  # here, not in Settings: config knows nothing of databases
     _OneLineErrors.database_url = settings.database_url
     return settings
-
-
-@contextmanager
-def _engine(settings: Settings) -> Iterator[Any]:
-    """A migrated engine for one command that writes, disposed afterwards (a SQLite file may be created)."""
-    from wacoex.store.engine import make_engine, upgrade
-
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def _read_engine(settings: Settings) -> Iterator[Any]:
-    """An engine for a command that only reads: the database must exist with the current schema."""
-    from wacoex.store.engine import make_engine, require_schema
-
-    require_schema(settings.database_url)
-    engine = make_engine(settings.database_url, pool_size=1, read_only=True)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -153,7 +103,7 @@ def serve(
     settings = _settings(config, database_url, dev=dev or None)
     settings.check()  # before the web stack is even imported: a bad setting fails fast
 
-    from wacoex.store.engine import safe_url
+    from wacoex.bootstrap import safe_url
     from wacoex.supervisor import WorkerProcess
     from wacoex.web import server
     from wacoex.web.app import create_app, serving_app
@@ -176,25 +126,20 @@ def worker(
     supervised: Annotated[bool, typer.Option("--supervised", hidden=True)] = False,
 ) -> None:
     """Apply stored receipts (run several against PostgreSQL to scale out)."""
-    from wacoex.bootstrap import build
-    from wacoex.store.engine import safe_url
+    from wacoex.bootstrap import build, safe_url
 
     settings = _settings(config, database_url, dev=True)
     stopping = threading.Event()
 
     def _stop(*_: Any) -> None:
         stopping.set()
-        container._stop.set()
-        container.wake.set()
 
-    # A stop asked for while starting (now that the apply is fast, a queue may drain before a second
-    # worker is up) is honoured once the container exists, not by dying of the signal.
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    container = build(settings)
-    logging.basicConfig(level=logging.INFO)
+    # Installed before the container is built: a stop asked for while starting (a fast apply may
+    # drain the queue before a second worker is up) ends the worker cleanly, not by the signal.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    container = build(settings)
+    logging.basicConfig(level=logging.INFO)
     if supervised:
         # Started by `wacoex serve`: its end of our stdin closes when it exits, however it exits.
         def _until_eof() -> None:
@@ -203,20 +148,21 @@ def worker(
 
         threading.Thread(target=_until_eof, name="wacoex-parent-watch", daemon=True).start()
     console.print(f"wacoex worker on {safe_url(settings.database_url)}")
-    container.start_media()
-    if stopping.is_set():
-        _stop()
-    container.run_worker()
-    container.dispose()
+    if not stopping.is_set():
+        container.workers.start()
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        container.dispose()  # each loop finishes its round in flight first
 
 
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """Create or migrate the schema to the newest version."""
-    from wacoex.store.engine import upgrade
+    from wacoex.bootstrap import schema
 
-    settings = _settings(config, database_url, dev=True)
-    upgrade(settings.database_url)
+    schema(_settings(config, database_url, dev=True)).upgrade()
     console.print("schema is up to date")
 
 
@@ -241,11 +187,10 @@ def numbers_add(
     database_url: DbOpt = None,
 ) -> None:
     """Register a number the gateway serves. Webhooks already held for it are applied."""
-    from wacoex.store.numbers import add_number
+    from wacoex.bootstrap import admin
 
-    with _engine(_settings(config, database_url, dev=True)) as engine, engine.begin() as conn:
-        number, released = add_number(
-            conn,
+    with admin(_settings(config, database_url, dev=True)) as operator:
+        number, released = operator.add_number(
             phone_number_id=phone_number_id,
             display_phone_number=display_phone_number,
             waba_id=waba_id,
@@ -262,10 +207,10 @@ def numbers_add(
 @numbers_app.command("list")
 def numbers_list(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """List registered numbers."""
-    from wacoex.store.numbers import list_numbers
+    from wacoex.bootstrap import admin
 
-    with _read_engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
-        rows = list_numbers(conn)
+    with admin(_settings(config, database_url, dev=True), read_only=True) as operator:
+        rows = operator.numbers()
     table = Table("phone_number_id", "display", "waba_id", "provider", "coex", "state", "history")
     for r in rows:
         table.add_row(
@@ -288,11 +233,10 @@ def receipts_list(
     database_url: DbOpt = None,
 ) -> None:
     """List receipts, newest first, with their state and last error."""
-    from wacoex.store.receipts import counts, list_receipts
+    from wacoex.bootstrap import admin
 
-    with _read_engine(_settings(config, database_url, dev=True)) as engine, engine.connect() as conn:
-        rows = list_receipts(conn, state=state, limit=limit)
-        totals = counts(conn)
+    with admin(_settings(config, database_url, dev=True), read_only=True) as operator:
+        rows, totals = operator.receipts(state=state, limit=limit)
     table = Table("id", "source", "state", "attempts", "size", "facts", "error / waiting for")
     for r in rows:
         detail = r.error or (", ".join(r.waiting_for) if r.waiting_for else "")
@@ -314,21 +258,18 @@ def receipts_replay(
     database_url: DbOpt = None,
 ) -> None:
     """Re-apply receipts (idempotent: applying one twice changes nothing)."""
-    from wacoex.bootstrap import build
-    from wacoex.store.engine import require_schema
-    from wacoex.store.receipts import replay
+    from wacoex.bootstrap import build, schema
 
     settings = _settings(config, database_url, dev=True)
     # Receipts live in an existing database: never create one to replay nothing. An older schema is
     # migrated, as `wacoex worker` would, since applying needs the newest one.
-    require_schema(settings.database_url, current=False)
+    schema(settings).require(current=False)
     container = build(settings)
     try:
-        with container.engine.begin() as conn:
-            n = replay(conn, ids or None, state=state)
+        n = container.admin.replay(ids or None, state=state)
         console.print(f"{n} receipt(s) queued again")
         if apply_now and n:
-            result = container.processor.drain(settings.worker_batch)
+            result = container.admin.apply_due()
             console.print(
                 f"applied: done={result.done} held={result.held} "
                 f"failed={result.failed} parked={result.parked}"
@@ -344,10 +285,10 @@ def apikeys_create(
     database_url: DbOpt = None,
 ) -> None:
     """Create an API key for the REST API. It is shown once."""
-    from wacoex.store.apikeys import create_api_key
+    from wacoex.bootstrap import admin
 
-    with _engine(_settings(config, database_url, dev=True)) as engine, engine.begin() as conn:
-        key = create_api_key(conn, name)
+    with admin(_settings(config, database_url, dev=True)) as operator:
+        key = operator.create_api_key(name)
     sys.stdout.write(key + "\n")
 
 

@@ -34,12 +34,17 @@ def test_three_worker_processes_apply_every_receipt_once(db_url: str, tmp_path: 
             subprocess.Popen(
                 [sys.executable, "-m", "wacoex", "worker"],
                 env=env,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
             for _ in range(3)
         ]
         try:
+            # Every worker is up (its banner printed, its signal handlers in place) before any is
+            # stopped: a process killed while Python is still importing never ran our code at all.
+            for w in workers:
+                assert w.stdout is not None
+                assert b"wacoex worker on" in w.stdout.readline()
             deadline = time.monotonic() + 90
             while gw.scalar("SELECT count(*) FROM receipts WHERE state = 'done'") < 150:
                 assert time.monotonic() < deadline, "workers did not drain the queue"

@@ -267,3 +267,66 @@ class MediaStore(Protocol):
     def save(self, data: bytes, mime_type: str | None) -> str: ...
     def mark(self, message_id: int, state: str, sha256: str | None, error: str | None) -> None: ...
     def retry_later(self, message_id: int, error: str, next_at: int) -> None: ...
+
+
+# The operator's commands (services/admin.py).
+
+
+@dataclass(frozen=True, slots=True)
+class NumberInfo:
+    phone_number_id: str
+    display_phone_number: str
+    waba_id: str
+    provider: str
+    coexistence: bool
+    state: str
+    state_reason: str | None
+    history_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptInfo:
+    id: int
+    source: str
+    state: str
+    attempts: int
+    size: int
+    facts: int | None
+    error: str | None
+    waiting_for: list[str] | None
+
+
+class AdminStore(Protocol):
+    """Numbers, receipts and API keys as the operator manages them; each call is one transaction."""
+
+    def add_number(
+        self,
+        *,
+        phone_number_id: str,
+        display_phone_number: str,
+        waba_id: str,
+        provider: str,
+        coexistence: bool,
+        access_token: str | None,
+    ) -> tuple[NumberRef, int]:
+        """Register a number and release the receipts held for it: (the number, receipts released)."""
+        ...
+
+    def numbers(self) -> list[NumberInfo]: ...
+    def receipts(self, state: str | None, limit: int) -> list[ReceiptInfo]: ...
+    def receipt_counts(self) -> dict[str, int]: ...
+    def replay(self, ids: Sequence[int] | None, state: str) -> int: ...
+    def create_api_key(self, name: str) -> str: ...
+
+
+class Schema(Protocol):
+    """The database's schema version."""
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the newest version (may create a SQLite file)."""
+        ...
+
+    def require(self, *, current: bool = True) -> None:
+        """Refuse (DatabaseUnavailable) a missing database or schema, creating nothing; with
+        `current`, a schema older or newer than this version's too."""
+        ...

@@ -3,6 +3,7 @@
 Request handlers hand (source, body) to `append()` and await the receipt id; a single writer thread
 takes everything queued so far, inserts it in one transaction (one fsync), then answers them all.
 Under load this turns thousands of small commits into a few large ones without delaying a lone request.
+Each commit wakes the workers: `on_commit` in this process, a NOTIFY on PostgreSQL in every other.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from wacoex.store.engine import now_ms
 from wacoex.store.ingress_priority import IngressPriority
+from wacoex.store.notify import RECEIPTS, notify
 from wacoex.store.receipts import append
 
 log = logging.getLogger("wacoex.receipts")
@@ -91,6 +93,7 @@ class ReceiptWriter:
         try:
             with self._storing(), self._engine.begin() as conn:
                 ids = append(conn, [(p.source, p.body, p.received_at) for p in batch])
+                notify(conn, RECEIPTS)  # workers in other processes wake at the commit
         except Exception as exc:
             log.exception("could not store %d receipts", len(batch))
             for p in batch:

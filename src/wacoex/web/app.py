@@ -31,11 +31,12 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         owned.writer.start()
         if run_worker:
-            owned.start_worker()
+            owned.workers.start()
         try:
             yield
         finally:
-            owned.stop()
+            owned.workers.stop()  # lets the round in flight finish
+            owned.writer.stop()
 
     app = FastAPI(
         title="wacoex",
