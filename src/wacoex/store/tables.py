@@ -47,8 +47,8 @@ receipts = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("source", sa.String(24), nullable=False),  # meta | 360dialog
-    sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("body_sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),  # bytes of the body
     sa.Column("received_at", sa.BigInteger, nullable=False),
     # pending -> done | parked | held (waits for an unregistered number) ; retried while pending
     sa.Column("state", sa.String(12), nullable=False, default="pending"),
@@ -62,6 +62,15 @@ receipts = sa.Table(
     sa.Column("progress", sa.Integer),
     sa.Index("ix_receipts_queue", "state", "next_attempt_at", "id"),
     sa.Index("ix_receipts_sha", "body_sha256"),
+)
+
+# A receipt's body (up to a few MB) apart from its state: marking a receipt done, retrying or parking
+# it rewrites only the small `receipts` row, never the body (migration 0008).
+receipt_bodies = sa.Table(
+    "receipt_bodies",
+    metadata,
+    sa.Column("receipt_id", BigId, sa.ForeignKey("receipts.id"), primary_key=True, autoincrement=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
 )
 
 contacts = sa.Table(
