@@ -64,7 +64,9 @@ def test_marking_a_3_mb_receipt_done_leaves_its_body_untouched(db_url: str) -> N
         with engine.connect() as conn:
             (row,) = list_receipts(conn)
             assert (row.id, row.state, row.attempts, row.facts, row.size) == (rid, "done", 2, 1, len(BODY))
-            stored = conn.execute(sa.text("SELECT body FROM receipt_bodies WHERE receipt_id = :r"), {"r": rid})
+            stored = conn.execute(
+                sa.text("SELECT body FROM receipt_bodies WHERE receipt_id = :r"), {"r": rid}
+            )
             assert bytes(stored.scalar_one()) == BODY
         with engine.begin() as conn:  # replayed, the same body is applied again
             assert replay(conn, [rid]) == 1
