@@ -139,7 +139,6 @@ conversations = sa.Table(
     sa.Column("last_echo_at", sa.BigInteger),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("number_id", "contact_id", name="uq_conversations_number_contact"),
-    sa.Index("ix_conversations_inbox", "number_id", "last_message_at", "id"),
 )
 
 messages = sa.Table(
@@ -180,7 +179,6 @@ messages = sa.Table(
     sa.Column("referral", Json),
     sa.Column("pending_edit", Json),  # an edit/revoke that arrived before its original
     sa.UniqueConstraint("number_id", "wamid", name="uq_messages_number_wamid"),
-    sa.Index("ix_messages_timeline", "conversation_id", "occurred_at", "wamid"),
     # Partial: only media still to download is indexed, so ordinary messages skip this index.
     sa.Index(
         "ix_messages_media_due",
@@ -189,6 +187,16 @@ messages = sa.Table(
         postgresql_where=sa.text("media_state = 'pending'"),
     ),
 )
+
+# The orders the read API pages by, as expressions the database maintains itself (no column for the
+# apply to write) and indexes on exactly those expressions, so a page is an index range on either
+# engine, never a sort (migration 0008). Queries must spell the order with these very expressions.
+# Alembic's batch mode on SQLite does not reflect expression indexes: a migration that recreates
+# `conversations` or `messages` there must create these two again.
+CONVERSATION_SORT_AT = sa.func.coalesce(conversations.c.last_message_at, sa.literal_column("0"))
+MESSAGE_SORT_AT = sa.func.coalesce(messages.c.occurred_at, messages.c.received_at)
+sa.Index("ix_conversations_activity", conversations.c.number_id, CONVERSATION_SORT_AT, conversations.c.id)
+sa.Index("ix_messages_timeline_at", messages.c.conversation_id, MESSAGE_SORT_AT, messages.c.wamid)
 
 history_phases = sa.Table(
     "history_phases",

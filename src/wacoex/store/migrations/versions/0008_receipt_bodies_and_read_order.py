@@ -1,4 +1,4 @@
-"""receipt bodies apart from their state
+"""receipt bodies apart from their state; the read API's orders as indexes
 
 Revision ID: 0008
 Revises: 0007
@@ -7,6 +7,11 @@ Create Date: 2026-12-05 09:00:00
 A receipt's body (up to a few MB) moves to `receipt_bodies`, so marking a receipt done, retrying
 or parking it rewrites only its small state row (it rewrote the whole body: 17 ms and ~6 MB of WAL
 per 3 MB receipt). `receipts.size` keeps the body's length for claims and listings.
+
+The conversation list (newest activity first) and a conversation's messages (oldest first) page by
+expressions that matched no index, so every page sorted the whole set. Each gets an index on exactly
+its expressions (computed by the database, nothing for the apply to write); they replace the
+column indexes they extend.
 """
 
 from __future__ import annotations
@@ -40,8 +45,25 @@ def upgrade() -> None:
         batch_op.alter_column("size", existing_type=sa.Integer(), nullable=False)
         batch_op.drop_column("body")
 
+    op.drop_index("ix_conversations_inbox", table_name="conversations")
+    op.create_index(
+        "ix_conversations_activity",
+        "conversations",
+        ["number_id", sa.text("coalesce(last_message_at, 0)"), "id"],
+    )
+    op.drop_index("ix_messages_timeline", table_name="messages")
+    op.create_index(
+        "ix_messages_timeline_at",
+        "messages",
+        ["conversation_id", sa.text("coalesce(occurred_at, received_at)"), "wamid"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_timeline_at", table_name="messages")
+    op.create_index("ix_messages_timeline", "messages", ["conversation_id", "occurred_at", "wamid"])
+    op.drop_index("ix_conversations_activity", table_name="conversations")
+    op.create_index("ix_conversations_inbox", "conversations", ["number_id", "last_message_at", "id"])
     with op.batch_alter_table("receipts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("body", sa.LargeBinary(), nullable=True))
     op.execute(
