@@ -12,10 +12,12 @@ from sqlalchemy.engine import Engine
 from wacoex.config import Settings
 from wacoex.services.ingest import Ingest
 from wacoex.services.media import MediaFetcher
+from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.store.engine import make_engine, now_ms, upgrade
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
+from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
 from wacoex.store.uow import sql_unit_of_work
@@ -34,6 +36,7 @@ class Container:
     processor: ReceiptProcessor
     media_store: SqlMediaStore
     media: MediaFetcher | None
+    reading: Reading
     media_source: ProviderMediaSource | None = None
     wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -139,4 +142,5 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         media=media,
         media_source=source,
         wake=wake,
+        reading=Reading(SqlReading(engine, read_engine), now_ms, wake=wake.set),
     )
