@@ -17,6 +17,7 @@ from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
 from wacoex.services.notify import Wakeup
 from wacoex.services.ports import Schema
+from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
@@ -26,6 +27,7 @@ from wacoex.store.engine import safe_url as safe_url  # the URL as banners show 
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.notify import RECEIPTS, listener_for
+from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
 from wacoex.store.uow import sql_unit_of_work
@@ -52,6 +54,7 @@ class Container:
     media: MediaFetcher | None
     workers: Workers
     admin: Admin
+    reading: Reading
     media_source: ProviderMediaSource | None = None
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
@@ -116,6 +119,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         admin=Admin(
             SqlAdmin(engine), wake=wake, apply=functools.partial(processor.drain, settings.worker_batch)
         ),
+        reading=Reading(SqlReading(engine, read_engine), now_ms, wake=wake.notify),
     )
 
 

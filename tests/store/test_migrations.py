@@ -110,6 +110,14 @@ def test_shared_display_numbers_stop_the_migration_and_are_named(db_url: str, tm
         engine.dispose()
 
 
+# SQLAlchemy cannot reflect SQLite's expression indexes (it warns and skips them, and Alembic then
+# skips them on both sides): test_the_read_orders_are_indexed_as_declared checks those two instead.
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning"
+)
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index:UserWarning"
+)
 def test_the_migrations_build_exactly_the_tables_and_0007_goes_down_and_up(db_url: str) -> None:
     from alembic import command
     from alembic.autogenerate import compare_metadata
@@ -128,3 +136,32 @@ def test_the_migrations_build_exactly_the_tables_and_0007_goes_down_and_up(db_ur
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         engine.dispose()
+
+
+def test_the_read_orders_are_indexed_as_declared(db_url: str) -> None:
+    """Migration 0008's expression indexes, as the database itself describes them."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            names = "('ix_conversations_activity', 'ix_messages_timeline_at')"
+            if conn.dialect.name == "sqlite":
+                sql = f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN {names}"
+            else:
+                sql = f"SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN {names}"
+            found = {name: " ".join(d.split()) for name, d in conn.execute(sa.text(sql))}
+    finally:
+        engine.dispose()
+    if db_url.startswith("sqlite"):
+        assert found == {
+            "ix_conversations_activity": "CREATE INDEX ix_conversations_activity ON conversations "
+            "(number_id, coalesce(last_message_at, 0), id)",
+            "ix_messages_timeline_at": "CREATE INDEX ix_messages_timeline_at ON messages "
+            "(conversation_id, coalesce(occurred_at, received_at), wamid)",
+        }
+    else:
+        assert found == {
+            "ix_conversations_activity": "CREATE INDEX ix_conversations_activity ON public.conversations "
+            "USING btree (number_id, COALESCE(last_message_at, (0)::bigint), id)",
+            "ix_messages_timeline_at": "CREATE INDEX ix_messages_timeline_at ON public.messages "
+            "USING btree (conversation_id, COALESCE(occurred_at, received_at), wamid)",
+        }

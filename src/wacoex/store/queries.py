@@ -7,15 +7,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from wacoex.store.tables import contacts, conversations, history_phases, messages, numbers, unknown_items
+from wacoex.store.tables import (
+    CONVERSATION_SORT_AT,
+    MESSAGE_SORT_AT,
+    contacts,
+    conversations,
+    history_phases,
+    messages,
+    numbers,
+    unknown_items,
+)
 
 
-def conversations_page(
-    conn: Connection, number_id: int, *, limit: int, after: tuple[int, int] | None
-) -> list[Row[Any]]:
-    """Newest activity first; `after` is the (last_message_at, id) of the previous page's last row."""
+def conversations_page_query(number_id: int, *, limit: int, after: tuple[int, int] | None) -> sa.Select[Any]:
+    """Newest activity first; `after` is the (sort_at, id) of the previous page's last row.
+
+    A range of ix_conversations_activity read backwards. The single-column bound is what SQLite
+    seeks on (it does not seek on a row value over an expression); the row value then skips the
+    rows of the same time already shown. PostgreSQL seeks on either.
+    """
     c, k = conversations.c, contacts.c
-    sort_at = sa.func.coalesce(c.last_message_at, 0)
+    sort_at = CONVERSATION_SORT_AT
     q = (
         sa.select(
             c.id,
@@ -43,25 +55,38 @@ def conversations_page(
     )
     if after is not None:
         at, cid = after
-        q = q.where(sa.or_(sort_at < at, sa.and_(sort_at == at, c.id < cid)))
-    return list(conn.execute(q.order_by(sort_at.desc(), c.id.desc()).limit(limit)).all())  # type: ignore[arg-type]
+        q = q.where(sort_at <= at, sa.tuple_(sort_at, c.id) < sa.tuple_(at, cid))
+    return q.order_by(sort_at.desc(), c.id.desc()).limit(limit)
+
+
+def conversations_page(
+    conn: Connection, number_id: int, *, limit: int, after: tuple[int, int] | None
+) -> list[Row[Any]]:
+    return list(conn.execute(conversations_page_query(number_id, limit=limit, after=after)).all())
 
 
 def conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
     return conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id)).first()
 
 
-def messages_page(
-    conn: Connection, conversation_id: int, *, limit: int, after: tuple[int, str] | None
-) -> list[Row[Any]]:
-    """Oldest first by occurred_at, then wamid (one order for live, echo and history clocks)."""
+def messages_page_query(conversation_id: int, *, limit: int, after: tuple[int, str] | None) -> sa.Select[Any]:
+    """Oldest first by occurred_at, then wamid (one order for live, echo and history clocks).
+
+    A range of ix_messages_timeline_at, sought like conversations_page_query's.
+    """
     m = messages.c
-    at = sa.func.coalesce(m.occurred_at, m.received_at)
+    at = MESSAGE_SORT_AT
     q = sa.select(messages, at.label("sort_at")).where(m.conversation_id == conversation_id)
     if after is not None:
         a, wamid = after
-        q = q.where(sa.or_(at > a, sa.and_(at == a, m.wamid > wamid)))
-    return list(conn.execute(q.order_by(at, m.wamid).limit(limit)).all())
+        q = q.where(at >= a, sa.tuple_(at, m.wamid) > sa.tuple_(a, wamid))
+    return q.order_by(at, m.wamid).limit(limit)
+
+
+def messages_page(
+    conn: Connection, conversation_id: int, *, limit: int, after: tuple[int, str] | None
+) -> list[Row[Any]]:
+    return list(conn.execute(messages_page_query(conversation_id, limit=limit, after=after)).all())
 
 
 def history_sync(conn: Connection, number_id: int) -> list[Row[Any]]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from wacoex.errors import InvalidInput, NotFound
 from wacoex.services.ports import Receipt
-from wacoex.store.tables import receipts, unknown_items
+from wacoex.store.tables import receipt_bodies, receipts, unknown_items
 
 # Every state a receipt can be in: waiting to be applied, applied, waiting for a number, given up on.
 STATES = ("pending", "done", "held", "parked")
@@ -23,12 +23,15 @@ def _check_state(state: str | None) -> None:
 
 
 def append(conn: Connection, items: Sequence[tuple[str, bytes, int]]) -> list[int]:
-    """Append (source, body, received_at) rows in one statement; returns their ids in order."""
+    """Append (source, body, received_at) receipts; returns their ids in order.
+
+    Two statements in the caller's transaction: the receipts' state rows, then their bodies.
+    """
     rows = [
         {
             "source": src,
-            "body": body,
             "body_sha256": hashlib.sha256(body).hexdigest(),
+            "size": len(body),
             "received_at": at,
             "state": "pending",
             "attempts": 0,
@@ -38,9 +41,14 @@ def append(conn: Connection, items: Sequence[tuple[str, bytes, int]]) -> list[in
     ]
     if conn.dialect.name == "postgresql" or len(rows) == 1:
         result = conn.execute(receipts.insert().returning(receipts.c.id), rows)
-        return [int(r[0]) for r in result]
-    result = conn.execute(receipts.insert().returning(receipts.c.id, sort_by_parameter_order=True), rows)
-    return [int(r[0]) for r in result]
+    else:
+        result = conn.execute(receipts.insert().returning(receipts.c.id, sort_by_parameter_order=True), rows)
+    ids = [int(r[0]) for r in result]
+    conn.execute(
+        receipt_bodies.insert(),
+        [{"receipt_id": rid, "body": body} for rid, (_, body, _) in zip(ids, items, strict=True)],
+    )
+    return ids
 
 
 def park_unparseable(conn: Connection, receipt_id: int, error: str) -> None:
@@ -65,21 +73,28 @@ _MARK_DONE = (
 _CLAIM_COLUMNS = (
     receipts.c.id,
     receipts.c.source,
-    receipts.c.body,
+    receipt_bodies.c.body,
     receipts.c.attempts,
     receipts.c.received_at,
     receipts.c.applied_at,
     receipts.c.progress,
     receipts.c.waiting_for,
 )
-_CLAIMED = sa.select(*_CLAIM_COLUMNS).where(receipts.c.id.in_(sa.bindparam("ids", expanding=True)))
-_CLAIMED_LOCKED = _CLAIMED.where(receipts.c.state == "pending").with_for_update(skip_locked=True)
+_WITH_BODY = receipts.join(receipt_bodies, receipt_bodies.c.receipt_id == receipts.c.id)
+_CLAIMED = (
+    sa.select(*_CLAIM_COLUMNS)
+    .select_from(_WITH_BODY)
+    .where(receipts.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+# Only the state rows are locked: the bodies are never written after append.
+_CLAIMED_LOCKED = _CLAIMED.where(receipts.c.state == "pending").with_for_update(skip_locked=True, of=receipts)
 _NEXT_UNLOCKED = (
     sa.select(*_CLAIM_COLUMNS)
+    .select_from(_WITH_BODY)
     .where(receipts.c.state == "pending", receipts.c.next_attempt_at <= sa.bindparam("now"))
     .order_by(receipts.c.id)
     .limit(1)
-    .with_for_update(skip_locked=True)
+    .with_for_update(skip_locked=True, of=receipts)
 )
 
 
@@ -175,7 +190,7 @@ def _due(conn: Connection, limit: int, now: int, max_bytes: int) -> list[int]:
     """Ids of up to `limit` due receipts, oldest first, within about `max_bytes` of bodies (at least one)."""
     r = receipts.c
     sizes = (
-        sa.select(r.id, sa.func.length(r.body).label("size"))
+        sa.select(r.id, r.size)
         .where(r.state == "pending", r.next_attempt_at <= now)
         .order_by(r.id)
         .limit(limit)
@@ -259,7 +274,7 @@ def list_receipts(
         r.waiting_for,
         r.facts,
         r.applied_at,
-        sa.func.length(r.body).label("size"),
+        r.size,
     )
     if state:
         q = q.where(r.state == state)

@@ -47,8 +47,8 @@ receipts = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("source", sa.String(24), nullable=False),  # meta | 360dialog
-    sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("body_sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),  # bytes of the body
     sa.Column("received_at", sa.BigInteger, nullable=False),
     # pending -> done | parked | held (waits for an unregistered number) ; retried while pending
     sa.Column("state", sa.String(12), nullable=False, default="pending"),
@@ -62,6 +62,15 @@ receipts = sa.Table(
     sa.Column("progress", sa.Integer),
     sa.Index("ix_receipts_queue", "state", "next_attempt_at", "id"),
     sa.Index("ix_receipts_sha", "body_sha256"),
+)
+
+# A receipt's body (up to a few MB) apart from its state: marking a receipt done, retrying or parking
+# it rewrites only the small `receipts` row, never the body (migration 0008).
+receipt_bodies = sa.Table(
+    "receipt_bodies",
+    metadata,
+    sa.Column("receipt_id", BigId, sa.ForeignKey("receipts.id"), primary_key=True, autoincrement=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
 )
 
 contacts = sa.Table(
@@ -130,7 +139,6 @@ conversations = sa.Table(
     sa.Column("last_echo_at", sa.BigInteger),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("number_id", "contact_id", name="uq_conversations_number_contact"),
-    sa.Index("ix_conversations_inbox", "number_id", "last_message_at", "id"),
 )
 
 messages = sa.Table(
@@ -171,7 +179,6 @@ messages = sa.Table(
     sa.Column("referral", Json),
     sa.Column("pending_edit", Json),  # an edit/revoke that arrived before its original
     sa.UniqueConstraint("number_id", "wamid", name="uq_messages_number_wamid"),
-    sa.Index("ix_messages_timeline", "conversation_id", "occurred_at", "wamid"),
     # Partial: only media still to download is indexed, so ordinary messages skip this index.
     sa.Index(
         "ix_messages_media_due",
@@ -180,6 +187,16 @@ messages = sa.Table(
         postgresql_where=sa.text("media_state = 'pending'"),
     ),
 )
+
+# The orders the read API pages by, as expressions the database maintains itself (no column for the
+# apply to write) and indexes on exactly those expressions, so a page is an index range on either
+# engine, never a sort (migration 0008). Queries must spell the order with these very expressions.
+# Alembic's batch mode on SQLite does not reflect expression indexes: a migration that recreates
+# `conversations` or `messages` there must create these two again.
+CONVERSATION_SORT_AT = sa.func.coalesce(conversations.c.last_message_at, sa.literal_column("0"))
+MESSAGE_SORT_AT = sa.func.coalesce(messages.c.occurred_at, messages.c.received_at)
+sa.Index("ix_conversations_activity", conversations.c.number_id, CONVERSATION_SORT_AT, conversations.c.id)
+sa.Index("ix_messages_timeline_at", messages.c.conversation_id, MESSAGE_SORT_AT, messages.c.wamid)
 
 history_phases = sa.Table(
     "history_phases",

@@ -1,26 +1,18 @@
-"""Request dependencies: the container, the database connection, API-key authentication."""
+"""Request dependencies: the container, API-key authentication."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 
-from fastapi import Depends, Request, Security
+from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Connection
 
 from wacoex.bootstrap import Container
 from wacoex.errors import Unauthorized
-from wacoex.store.apikeys import api_key_valid
 
 
 def container(request: Request) -> Container:
     return request.app.state.container
-
-
-def connection(c: Container = Depends(container)) -> Iterator[Connection]:
-    with c.read_engine.connect() as conn:
-        yield conn
 
 
 _bearer = HTTPBearer(
@@ -31,13 +23,12 @@ _bearer = HTTPBearer(
 def require_api_key(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
-    conn: Connection = Depends(connection),
 ) -> None:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("missing bearer API key (Authorization: Bearer <key>)")
     key = credentials.credentials
-    admin = request.app.state.container.settings.admin_api_key
-    if hmac.compare_digest(key.encode(), admin.encode()):
+    c = container(request)
+    if hmac.compare_digest(key.encode(), c.settings.admin_api_key.encode()):
         return
-    if not api_key_valid(conn, key):
+    if not c.reading.api_key_valid(key):
         raise Unauthorized("invalid API key")

@@ -6,18 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
-from sqlalchemy.engine import Connection, Row
 
-from wacoex.domain.conversation import window_open
 from wacoex.errors import NotFound
-from wacoex.store import queries
-from wacoex.store import receipts as receipt_store
-from wacoex.store.engine import now_ms
-from wacoex.store.numbers import list_numbers
+from wacoex.services.reading import Reading
+from wacoex.services.reading_port import Record
 from wacoex.web.api import models
 from wacoex.web.api.cursor import BY_ID, BY_TIME_ID, BY_TIME_WAMID, INT64_MAX, Shape
 from wacoex.web.api.models import ReceiptState, at, iso
-from wacoex.web.deps import connection, require_api_key
+from wacoex.web.deps import require_api_key
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": models.ErrorBody, "description": "missing or invalid API key"},
@@ -51,14 +47,11 @@ def _pnid() -> Any:
     return Path(max_length=64, pattern="^[^\\x00]+$", examples=["106540352242922"])
 
 
-def _number(conn: Connection, phone_number_id: str) -> Row[Any]:
-    row = queries.number_by_pnid(conn, phone_number_id)
-    if row is None:
-        raise NotFound(f"number {phone_number_id} is not registered")
-    return row
+def reading(request: Request) -> Reading:
+    return request.app.state.container.reading
 
 
-def _number_model(r: Row[Any]) -> models.Number:
+def _number_model(r: Record) -> models.Number:
     return models.Number(
         phone_number_id=r.phone_number_id,
         display_phone_number=r.display_phone_number,
@@ -75,16 +68,16 @@ def _number_model(r: Row[Any]) -> models.Number:
 
 
 @router.get("/numbers", response_model=list[models.Number])
-def get_numbers(conn: Connection = Depends(connection)) -> list[models.Number]:
-    return [_number_model(r) for r in list_numbers(conn)]
+def get_numbers(read: Reading = Depends(reading)) -> list[models.Number]:
+    return [_number_model(r) for r in read.numbers()]
 
 
 @router.get("/numbers/{phone_number_id}", response_model=models.Number)
-def get_number(phone_number_id: str = _pnid(), conn: Connection = Depends(connection)) -> models.Number:
-    return _number_model(_number(conn, phone_number_id))
+def get_number(phone_number_id: str = _pnid(), read: Reading = Depends(reading)) -> models.Number:
+    return _number_model(read.number(phone_number_id))
 
 
-def _contact(r: Row[Any]) -> models.Contact:
+def _contact(r: Record) -> models.Contact:
     display = r.operator_name or r.book_full_name or r.profile_name or r.wa_id or r.user_id
     return models.Contact(
         id=r.contact_id,
@@ -109,29 +102,26 @@ def get_conversations(
     phone_number_id: str = _pnid(),
     limit: int = Limit,
     cursor_: str = _cursor(BY_TIME_ID),
-    conn: Connection = Depends(connection),
+    read: Reading = Depends(reading),
 ) -> models.ConversationPage:
     after = BY_TIME_ID.decode(cursor_)
-    number = _number(conn, phone_number_id)
-    rows = queries.conversations_page(conn, number.id, limit=limit + 1, after=after)
-    now = now_ms()
+    found = read.conversations(phone_number_id, limit=limit + 1, after=after)
+    rows = [r for r, _ in found]
     items = [
         models.Conversation(
             id=r.id,
             contact=_contact(r),
             last_message_at=iso(r.last_message_at),
-            window=models.Window(
-                open=window_open(r.last_customer_at, now), expires_at=iso(r.window_expires_at)
-            ),
+            window=models.Window(open=open_, expires_at=iso(r.window_expires_at)),
             counts=models.Counts(messages=r.message_count, history=r.history_count, unread=r.unread_count),
         )
-        for r in rows[:limit]
+        for r, open_ in found[:limit]
     ]
     next_cursor = BY_TIME_ID.next_page(rows, limit, "sort_at", "id")
     return models.ConversationPage(items=items, next_cursor=next_cursor)
 
 
-def _media(r: Row[Any]) -> dict[str, Any] | None:
+def _media(r: Record) -> dict[str, Any] | None:
     if not r.media_id and not r.media_state:
         return None
     url = f"/api/v1/media/{r.media_sha256}" if r.media_sha256 else None
@@ -144,7 +134,7 @@ def _media(r: Row[Any]) -> dict[str, Any] | None:
     }
 
 
-def message_model(r: Row[Any]) -> models.Message:
+def message_model(r: Record) -> models.Message:
     return models.Message(
         id=r.id,
         wamid=r.wamid,
@@ -178,12 +168,10 @@ def get_messages(
     conversation_id: int = _id(),
     limit: int = Limit,
     cursor_: str = _cursor(BY_TIME_WAMID),
-    conn: Connection = Depends(connection),
+    read: Reading = Depends(reading),
 ) -> models.MessagePage:
     after = BY_TIME_WAMID.decode(cursor_)
-    if queries.conversation(conn, conversation_id) is None:
-        raise NotFound(f"conversation {conversation_id} does not exist")
-    rows = queries.messages_page(conn, conversation_id, limit=limit + 1, after=after)
+    rows = read.messages(conversation_id, limit=limit + 1, after=after)
     items = [message_model(r) for r in rows[:limit]]
     return models.MessagePage(
         items=items, next_cursor=BY_TIME_WAMID.next_page(rows, limit, "sort_at", "wamid")
@@ -191,10 +179,8 @@ def get_messages(
 
 
 @router.get("/numbers/{phone_number_id}/history-sync", response_model=models.HistorySync)
-def get_history_sync(
-    phone_number_id: str = _pnid(), conn: Connection = Depends(connection)
-) -> models.HistorySync:
-    number = _number(conn, phone_number_id)
+def get_history_sync(phone_number_id: str = _pnid(), read: Reading = Depends(reading)) -> models.HistorySync:
+    number, found = read.history_sync(phone_number_id)
     phases = [
         models.HistoryPhase(
             phase=p.phase,
@@ -205,7 +191,7 @@ def get_history_sync(
             threads=p.threads,
             updated_at=at(p.updated_at),
         )
-        for p in queries.history_sync(conn, number.id)
+        for p in found
     ]
     return models.HistorySync(
         phone_number_id=phone_number_id,
@@ -229,15 +215,13 @@ def get_receipts(
     state: ReceiptState | None = Query(None, description="only receipts in this state"),
     limit: int = Limit,
     cursor_: str = _cursor(BY_ID),
-    conn: Connection = Depends(connection),
+    read: Reading = Depends(reading),
 ) -> models.ReceiptPage:
     after = BY_ID.decode(cursor_)
     rows = (
         []
         if _before_first(after)
-        else receipt_store.list_receipts(
-            conn, state=state, limit=limit + 1, before_id=after[0] if after else None
-        )
+        else read.receipts(state=state, limit=limit + 1, before_id=after[0] if after else None)
     )
     items = [
         models.Receipt(
@@ -257,29 +241,21 @@ def get_receipts(
 
 
 @router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
-def replay_receipt(request: Request, receipt_id: int = _id()) -> models.Replayed:
+def replay_receipt(receipt_id: int = _id(), read: Reading = Depends(reading)) -> models.Replayed:
     """Queue a receipt to be applied again (idempotent); the worker picks it up."""
-    container = request.app.state.container
-    with container.engine.begin() as conn:
-        n = receipt_store.replay(conn, [receipt_id])
-    container.wake.set()
-    if n == 0:
-        raise NotFound(f"receipt {receipt_id} does not exist")
-    return models.Replayed(replayed=n)
+    return models.Replayed(replayed=read.replay(receipt_id))
 
 
 @router.get("/unknown", response_model=models.UnknownPage)
 def get_unknown(
     limit: int = Limit,
     cursor_: str = _cursor(BY_ID),
-    conn: Connection = Depends(connection),
+    read: Reading = Depends(reading),
 ) -> models.UnknownPage:
     """What WhatsApp sent that we could not interpret: stored raw, never dropped."""
     after = BY_ID.decode(cursor_)
     rows = (
-        []
-        if _before_first(after)
-        else queries.unknown_page(conn, limit=limit + 1, before_id=after[0] if after else None)
+        [] if _before_first(after) else read.unknown(limit=limit + 1, before_id=after[0] if after else None)
     )
     items = [
         models.UnknownItem(

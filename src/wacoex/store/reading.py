@@ -1,0 +1,76 @@
+"""The read side for the read service (services/reading.py): the queries, each in its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import Engine, Row
+
+from wacoex.store import apikeys, queries
+from wacoex.store import receipts as receipt_store
+from wacoex.store.notify import RECEIPTS, notify
+from wacoex.store.numbers import list_numbers
+
+
+class SqlReading:
+    """Reads on `read_engine` (on SQLite a read-only engine: no write lock); the replay writes on `engine`."""
+
+    def __init__(self, engine: Engine, read_engine: Engine) -> None:
+        self._engine = engine
+        self._read = read_engine
+
+    def numbers(self) -> list[Row[Any]]:
+        with self._read.connect() as conn:
+            return list_numbers(conn)
+
+    def number(self, phone_number_id: str) -> Row[Any] | None:
+        with self._read.connect() as conn:
+            return queries.number_by_pnid(conn, phone_number_id)
+
+    def conversations_page(
+        self, phone_number_id: str, *, limit: int, after: tuple[int, int] | None
+    ) -> list[Row[Any]] | None:
+        with self._read.connect() as conn:
+            number = queries.number_by_pnid(conn, phone_number_id)
+            if number is None:
+                return None
+            return queries.conversations_page(conn, number.id, limit=limit, after=after)
+
+    def messages_page(
+        self, conversation_id: int, *, limit: int, after: tuple[int, str] | None
+    ) -> list[Row[Any]] | None:
+        with self._read.connect() as conn:
+            if queries.conversation(conn, conversation_id) is None:
+                return None
+            return queries.messages_page(conn, conversation_id, limit=limit, after=after)
+
+    def history_sync(self, phone_number_id: str) -> tuple[Row[Any], list[Row[Any]]] | None:
+        with self._read.connect() as conn:
+            number = queries.number_by_pnid(conn, phone_number_id)
+            if number is None:
+                return None
+            return number, queries.history_sync(conn, number.id)
+
+    def receipts_page(self, *, state: str | None, limit: int, before_id: int | None) -> list[Row[Any]]:
+        with self._read.connect() as conn:
+            return receipt_store.list_receipts(conn, state=state, limit=limit, before_id=before_id)
+
+    def receipt_counts(self) -> dict[str, int]:
+        with self._read.connect() as conn:
+            return receipt_store.counts(conn)
+
+    def replay_receipts(self, ids: Sequence[int]) -> int:
+        with self._engine.begin() as conn:
+            n = receipt_store.replay(conn, ids)
+            if n:
+                notify(conn, RECEIPTS)  # workers in other processes (PostgreSQL) apply it now
+        return n
+
+    def unknown_page(self, *, limit: int, before_id: int | None) -> list[Row[Any]]:
+        with self._read.connect() as conn:
+            return queries.unknown_page(conn, limit=limit, before_id=before_id)
+
+    def api_key_valid(self, key: str) -> bool:
+        with self._read.connect() as conn:
+            return apikeys.api_key_valid(conn, key)
