@@ -365,8 +365,9 @@ def test_connections_over_the_cap_get_503_and_are_closed(tmp_path: Path) -> None
         assert b'"code":"too_many_connections"' in refused
         held.pop().close()
         assert _wait_for(
-            lambda: _one_request(serve, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .startswith(b"HTTP/1.1 200 "),
+            lambda: _one_request(
+                serve, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ).startswith(b"HTTP/1.1 200 "),
             10,
         )
         for sock in held:

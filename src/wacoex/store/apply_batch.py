@@ -14,7 +14,9 @@ meanwhile makes a plain INSERT fail on its unique key: the caller rolls back, `r
 the batch again receipt by receipt.
 
 The rare writes that rewrite many rows (merging two contacts, a number change) write what is
-pending, run on `SqlIngestRepository`, and forget the state they may have changed.
+pending, run on `store.contact_merges`, and forget the state they may have changed. A number's own
+records (state, history progress, account events) are written at once by `store.number_records`:
+nothing pending refers to them.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from wacoex.services.ports import (
     NumberRef,
 )
 from wacoex.store import batch_sql as sql
+from wacoex.store.contact_merges import SqlContacts
 from wacoex.store.engine import now_ms
-from wacoex.store.ingest_repo import SqlIngestRepository
+from wacoex.store.number_records import SqlNumberRecords
 from wacoex.store.row_ids import RowIds
 
 _RANK = {status.value: rank for status, rank in STATUS_RANK.items()}
@@ -46,8 +49,9 @@ _RANK = {status.value: rank for status, rank in STATUS_RANK.items()}
 class BatchRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._sql = SqlIngestRepository(conn)
-        self.conversation_aliases = self._sql.conversation_aliases
+        self._merge = SqlContacts(conn)
+        self._numbers_sql = SqlNumberRecords(conn)
+        self.conversation_aliases = self._merge.conversation_aliases
         self._ids = RowIds(conn)
         self._deferred = False
         self.statements = 0  # statements this repository executed itself (for benchmarks)
@@ -56,7 +60,7 @@ class BatchRepository:
 
     @property
     def merges(self) -> int:
-        return self._sql.merges
+        return self._merge.merges
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -93,14 +97,13 @@ class BatchRepository:
         self._clear_pending()
         self._forget()
         self._ids.reset()
-        self._sql.reset()
 
-    def _delegate(self) -> SqlIngestRepository:
-        """Write what is pending and forget what was read: the caller is about to rewrite rows."""
+    def _merging(self) -> SqlContacts:
+        """Write what is pending and forget what was read: contacts are about to be rewritten."""
         self.flush()
         self._forget()
         self._ids.reset()
-        return self._sql
+        return self._merge
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -165,16 +168,35 @@ class BatchRepository:
             if message is not None:
                 self._message_by_id[message.id] = message
 
+    def _read_contact(self, contact_id: int) -> sql.ContactState:
+        """A contact the services know by id only (read in an earlier transaction)."""
+        self.statements += 1
+        row = sql.contact_by_id(self.conn, contact_id)
+        if row is None:
+            raise LookupError(f"contact {contact_id} does not exist")
+        self._remember_contact(row)
+        return row
+
+    def _read_message(self, message_id: int) -> ExistingMessage:
+        self.statements += 1
+        found = sql.message_by_id(self.conn, message_id)
+        if found is None:
+            raise LookupError(f"message {message_id} does not exist")
+        number_id, wamid, message = found
+        self._messages[(number_id, wamid)] = message
+        self._message_by_id[message_id] = message
+        return message
+
     def number_by_phone_number_id(self, phone_number_id: str) -> NumberRef | None:
         if phone_number_id not in self._numbers:
             self._read_numbers([phone_number_id])
         return self._numbers[phone_number_id]
 
     def numbers_by_display(self, display: str) -> list[NumberRef]:
-        return self._sql.numbers_by_display(display)
+        return self._numbers_sql.numbers_by_display(display)
 
     def numbers_by_waba(self, waba_id: str) -> list[NumberRef]:
-        return self._sql.numbers_by_waba(waba_id)
+        return self._numbers_sql.numbers_by_waba(waba_id)
 
     def existing_messages(self, number_id: int, wamids: Sequence[str]) -> dict[str, ExistingMessage]:
         self._read_messages(number_id, wamids)
@@ -202,7 +224,12 @@ class BatchRepository:
         at: int,
         reported: bool = False,
     ) -> int:
-        """As SqlIngestRepository.resolve_contact, over the batch's state."""
+        """One contact per person: BSUID first, then the normalised phone; fills in what was missing.
+
+        `reported` marks a wa_id WhatsApp itself reported for this person (an inbound `from`, a
+        `contacts[].wa_id`, a status `recipient_id`): that spelling is the one to keep for sending.
+        A BSUID and a phone number known as two contacts are one person: merged (contact_merges).
+        """
         key = phone_key(wa_id) if wa_id else None
         self._read_contacts(number_id, [user_id] if user_id else [], [key] if key else [])
         by_user = self._by(self._by_user, number_id, user_id) if user_id else None
@@ -210,7 +237,7 @@ class BatchRepository:
         if key:
             by_phone = self._by(self._by_phone, number_id, key) or self._by(self._by_alias, number_id, key)
         if by_user is not None and by_phone is not None and by_user.id != by_phone.id:
-            return self._delegate().resolve_contact(
+            return self._merging().resolve_contact(
                 number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at, reported=reported
             )
         row = by_user if by_user is not None else by_phone
@@ -257,7 +284,7 @@ class BatchRepository:
     def change_number(
         self, number_id: int, *, old_wa_id: str | None, user_id: str | None, new_wa_id: str, at: int
     ) -> int:
-        return self._delegate().change_number(
+        return self._merging().change_number(
             number_id, old_wa_id=old_wa_id, user_id=user_id, new_wa_id=new_wa_id, at=at
         )
 
@@ -287,18 +314,11 @@ class BatchRepository:
         changed_at: int,
         at: int,
     ) -> bool:
-        """As SqlIngestRepository.apply_book_entry, over the batch's state."""
-        row = self._contacts.get(contact_id)
-        if row is None:
-            return self._delegate().apply_book_entry(
-                number_id,
-                contact_id,
-                action=action,
-                full_name=full_name,
-                first_name=first_name,
-                changed_at=changed_at,
-                at=at,
-            )
+        """Newest address-book change wins (by metadata.timestamp); remove clears only the book name.
+
+        Returns whether anything changed, so a repeated webhook records no second event.
+        """
+        row = self._contacts.get(contact_id) or self._read_contact(contact_id)
         if action == "remove":
             values: dict[str, Any] = {"book_full_name": None, "book_first_name": None, "book_removed": True}
         else:
@@ -348,19 +368,14 @@ class BatchRepository:
         pending.update(values)
 
     def update_message(self, message_id: int, values: dict[str, Any]) -> None:
-        message = self._message_by_id.get(message_id)
-        if message is None:
-            self._delegate().update_message(message_id, values)
-            return
+        message = self._message_by_id.get(message_id) or self._read_message(message_id)
         sql.absorb(message, values)
         self._write_message(message_id, values)
 
     def advance_status(
         self, message_id: int, status: str, status_at: int | None, below: int, errors: Any = None
     ) -> bool:
-        message = self._message_by_id.get(message_id)
-        if message is None:
-            return self._delegate().advance_status(message_id, status, status_at, below, errors)
+        message = self._message_by_id.get(message_id) or self._read_message(message_id)
         if message.status is not None and below <= _RANK.get(message.status, 0):
             return False
         message.status = status
@@ -406,14 +421,14 @@ class BatchRepository:
         threads: int,
         at: int,
     ) -> None:
-        self._sql.record_history_chunk(number_id, phase, chunk_order, progress, imported, threads, at)
+        self._numbers_sql.record_history_chunk(number_id, phase, chunk_order, progress, imported, threads, at)
 
     def update_number(self, number_id: int, values: dict[str, Any]) -> None:
         self._numbers.clear()
-        self._sql.update_number(number_id, values)
+        self._numbers_sql.update_number(number_id, values)
 
     def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
-        return self._sql.set_history_state(number_id, state, values)
+        return self._numbers_sql.set_history_state(number_id, state, values)
 
     def record_account_event(
         self,
@@ -426,7 +441,7 @@ class BatchRepository:
         raw: Any,
         at: int,
     ) -> bool:
-        return self._sql.record_account_event(
+        return self._numbers_sql.record_account_event(
             number_id, event, occurred_at, reason, initiated_by, applied, raw, at
         )
 

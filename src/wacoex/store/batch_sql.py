@@ -113,6 +113,13 @@ _BUILD: dict[str, Any] = {
         ),
         _m.id,
     ),
+    "message_by_id": lambda d: _locked(
+        d,
+        sa.select(*(_m[name] for name in ("wamid", "number_id", *sorted(_EXISTING_FIELDS)))).where(
+            _any(d, _m.id, "keys")
+        ),
+        _m.id,
+    ),
 }
 
 
@@ -153,6 +160,17 @@ def contacts_by(
     statements += n
     found.update((r["id"], r) for r in rows)
     return [ContactState.of(r) for r in found.values()], aliases, statements
+
+
+def contact_by_id(conn: Connection, contact_id: int) -> ContactState | None:
+    rows, _ = _select(conn, "by_id", [contact_id])
+    return ContactState.of(rows[0]) if rows else None
+
+
+def message_by_id(conn: Connection, message_id: int) -> tuple[int, str, ExistingMessage] | None:
+    """(number id, wamid, message) of a stored message."""
+    rows, _ = _select(conn, "message_by_id", [message_id])
+    return (int(rows[0]["number_id"]), rows[0]["wamid"], existing_of(rows[0])) if rows else None
 
 
 def conversations_of(conn: Connection, number_id: int, contact_ids: Sequence[int]) -> dict[int, int]:
@@ -309,7 +327,7 @@ def insert_rows(conn: Connection, table: str, rows: Sequence[dict[str, Any]]) ->
 _UPDATES: dict[tuple[str, frozenset[str]], Any] = {}
 
 
-def _update_by_id(table: sa.Table, keys: Iterable[str]) -> Any:
+def update_by_id(table: sa.Table, keys: Iterable[str]) -> Any:
     """UPDATE table SET <keys> WHERE id = :row_id, built once per set of columns."""
     cache_key = (table.name, frozenset(keys))
     stmt = _UPDATES.get(cache_key)
@@ -325,7 +343,7 @@ def update_rows(conn: Connection, table: str, updates: dict[int, dict[str, Any]]
     for row_id, values in updates.items():
         groups.setdefault(frozenset(values), []).append({**values, "row_id": row_id})
     for keys, params in groups.items():
-        conn.execute(_update_by_id(metadata.tables[table], keys), params)
+        conn.execute(update_by_id(metadata.tables[table], keys), params)
     return len(groups)
 
 

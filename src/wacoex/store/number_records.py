@@ -1,0 +1,127 @@
+"""A number's own records while applying webhooks: lookups, state, history progress, account events.
+
+The rules (which state follows which, which event is stale) are the domain's; this is the SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from wacoex.domain.ids import phone_key
+from wacoex.services.ports import NumberRef
+from wacoex.store.batch_sql import update_by_id
+from wacoex.store.dialect import insert_ignore
+from wacoex.store.numbers import number_ref
+from wacoex.store.tables import account_events, history_phases, numbers
+
+
+class SqlNumberRecords:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def numbers_by_display(self, display: str) -> list[NumberRef]:
+        rows = self.conn.execute(sa.select(numbers)).all()
+        key = phone_key(display)
+        return [number_ref(r) for r in rows if phone_key(r.display_phone_number) == key]
+
+    def numbers_by_waba(self, waba_id: str) -> list[NumberRef]:
+        rows = self.conn.execute(sa.select(numbers).where(numbers.c.waba_id == waba_id)).all()
+        return [number_ref(r) for r in rows]
+
+    def update_number(self, number_id: int, values: dict[str, Any]) -> None:
+        self.conn.execute(update_by_id(numbers, values), {**values, "row_id": number_id})
+
+    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
+        """Move the history import forward (none -> in_progress -> complete | declined); True if it moved.
+
+        complete and declined are final: a late chunk or a repeated webhook changes nothing.
+        """
+        allowed = {
+            "in_progress": ("none",),
+            "complete": ("none", "in_progress"),
+            "declined": ("none", "in_progress"),
+        }
+        result = self.conn.execute(
+            numbers.update()
+            .where(numbers.c.id == number_id, numbers.c.history_state.in_(allowed[state]))
+            .values(history_state=state, **values)
+            .returning(numbers.c.id)
+        )
+        return result.first() is not None
+
+    # contacts and conversations
+    def record_history_chunk(
+        self,
+        number_id: int,
+        phase: int,
+        chunk_order: int | None,
+        progress: int | None,
+        imported: int,
+        threads: int,
+        at: int,
+    ) -> None:
+        h = history_phases.c
+        row = self.conn.execute(
+            sa.select(history_phases).where(h.number_id == number_id, h.phase == phase)
+        ).first()
+        if row is None:
+            self.conn.execute(
+                insert_ignore(self.conn, history_phases, ["number_id", "phase"]).values(
+                    number_id=number_id,
+                    phase=phase,
+                    chunks=[],
+                    progress=0,
+                    messages_imported=0,
+                    threads=0,
+                    updated_at=at,
+                )
+            )
+            row = self.conn.execute(
+                sa.select(history_phases).where(h.number_id == number_id, h.phase == phase)
+            ).first()
+        assert row is not None
+        chunks = list(row.chunks or [])
+        first_time = chunk_order is None or chunk_order not in chunks
+        if chunk_order is not None and first_time:
+            chunks = sorted({*chunks, chunk_order})
+        self.conn.execute(
+            history_phases.update()
+            .where(h.number_id == number_id, h.phase == phase)
+            .values(
+                chunks=chunks,
+                progress=max(row.progress or 0, progress or 0),
+                messages_imported=h.messages_imported + imported,
+                threads=h.threads + (threads if first_time else 0),
+                updated_at=at,
+            )
+        )
+
+    def record_account_event(
+        self,
+        number_id: int,
+        event: str,
+        occurred_at: int,
+        reason: str | None,
+        initiated_by: str | None,
+        applied: bool,
+        raw: Any,
+        at: int,
+    ) -> bool:
+        result = self.conn.execute(
+            insert_ignore(self.conn, account_events, ["number_id", "event", "occurred_at"])
+            .values(
+                number_id=number_id,
+                event=event,
+                occurred_at=occurred_at,
+                reason=reason,
+                initiated_by=initiated_by,
+                applied=applied,
+                raw=raw,
+                received_at=at,
+            )
+            .returning(account_events.c.id)
+        )
+        return result.first() is not None
