@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from wacoex.errors import PayloadError
 from wacoex.services.ingest import Ingest
-from wacoex.services.ingest_keys import gather
-from wacoex.services.ingest_run import BatchCache, Outcome, Parsed
+from wacoex.services.ingest.keys import gather
+from wacoex.services.ingest.run import BatchCache, Outcome, Parsed
 from wacoex.services.ports import ApplyTx, Lookups, Receipt, ReceiptPeek, UnitOfWork
 
 log = logging.getLogger("wacoex.receipts")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wacoex.domain import facts as f
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.ids import digits, same_number
-from wacoex.services.ingest_run import Run, record_own_number
+from wacoex.services.ingest.run import Run, record_own_number
 from wacoex.services.ports import EventRow, NumberRef
 
 _STATE_FOR_EVENT = {

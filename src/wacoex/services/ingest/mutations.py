@@ -10,7 +10,7 @@ from typing import Any
 
 from wacoex.domain import limits
 from wacoex.domain.enums import Direction, Origin
-from wacoex.services.ingest_run import Run
+from wacoex.services.ingest.run import Run
 from wacoex.services.ports import EventRow, ExistingMessage, NumberRef
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from wacoex.domain import facts as f
 from wacoex.domain.conversation import MUTATION_TYPES
-from wacoex.services.mutations import target_of
+from wacoex.services.ingest.mutations import target_of
 from wacoex.services.ports import Lookups, NumberKeys
 
 
