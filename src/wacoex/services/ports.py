@@ -7,6 +7,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from wacoex.domain.events import DomainEvent
+
 
 @dataclass(frozen=True, slots=True)
 class NumberRef:
@@ -96,12 +98,20 @@ class ConversationDelta:
 
 @dataclass(slots=True)
 class EventRow:
-    type: str
+    """A domain event as recorded: with the rows it is about (a merge may re-point the conversation)."""
+
+    event: DomainEvent
     number_id: int | None
-    payload: dict[str, Any]
     conversation_id: int | None = None
     message_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return self.event.TYPE
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.event.payload()
 
 
 @dataclass(slots=True)
@@ -182,8 +192,18 @@ class IngestRepository(Protocol):
         threads: int,
         at: int,
     ) -> None: ...
-    def update_number(self, number_id: int, values: dict[str, Any]) -> None: ...
-    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool: ...
+    def move_number_state(
+        self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
+    ) -> bool:
+        """Set the number's state unless a newer event set it (compare and set); whether it moved."""
+        ...
+
+    def move_history_state(
+        self, number_id: int, sources: Sequence[str], state: str, values: dict[str, Any]
+    ) -> bool:
+        """Set the history state if it is one of `sources` (compare and set); whether it moved."""
+        ...
+
     def record_account_event(
         self,
         number_id: int,

@@ -423,12 +423,16 @@ class BatchRepository:
     ) -> None:
         self._numbers_sql.record_history_chunk(number_id, phase, chunk_order, progress, imported, threads, at)
 
-    def update_number(self, number_id: int, values: dict[str, Any]) -> None:
+    def move_number_state(
+        self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
+    ) -> bool:
         self._numbers.clear()
-        self._numbers_sql.update_number(number_id, values)
+        return self._numbers_sql.move_number_state(number_id, state, reason, initiated_by, changed_at)
 
-    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
-        return self._numbers_sql.set_history_state(number_id, state, values)
+    def move_history_state(
+        self, number_id: int, sources: Sequence[str], state: str, values: dict[str, Any]
+    ) -> bool:
+        return self._numbers_sql.move_history_state(number_id, sources, state, values)
 
     def record_account_event(
         self,

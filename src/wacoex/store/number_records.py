@@ -5,6 +5,7 @@ The rules (which state follows which, which event is stale) are the domain's; th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,6 @@ from sqlalchemy.engine import Connection
 
 from wacoex.domain.ids import phone_key
 from wacoex.services.ports import NumberRef
-from wacoex.store.batch_sql import update_by_id
 from wacoex.store.dialect import insert_ignore
 from wacoex.store.numbers import number_ref
 from wacoex.store.tables import account_events, history_phases, numbers
@@ -31,22 +31,28 @@ class SqlNumberRecords:
         rows = self.conn.execute(sa.select(numbers).where(numbers.c.waba_id == waba_id)).all()
         return [number_ref(r) for r in rows]
 
-    def update_number(self, number_id: int, values: dict[str, Any]) -> None:
-        self.conn.execute(update_by_id(numbers, values), {**values, "row_id": number_id})
-
-    def set_history_state(self, number_id: int, state: str, values: dict[str, Any]) -> bool:
-        """Move the history import forward (none -> in_progress -> complete | declined); True if it moved.
-
-        complete and declined are final: a late chunk or a repeated webhook changes nothing.
-        """
-        allowed = {
-            "in_progress": ("none",),
-            "complete": ("none", "in_progress"),
-            "declined": ("none", "in_progress"),
-        }
+    def move_number_state(
+        self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
+    ) -> bool:
+        """Compare and set: only an event no older than the one that set the state moves it."""
+        c = numbers.c
         result = self.conn.execute(
             numbers.update()
-            .where(numbers.c.id == number_id, numbers.c.history_state.in_(allowed[state]))
+            .where(c.id == number_id, sa.or_(c.state_changed_at.is_(None), c.state_changed_at <= changed_at))
+            .values(
+                state=state, state_reason=reason, state_initiated_by=initiated_by, state_changed_at=changed_at
+            )
+            .returning(c.id)
+        )
+        return result.first() is not None
+
+    def move_history_state(
+        self, number_id: int, sources: Sequence[str], state: str, values: dict[str, Any]
+    ) -> bool:
+        """Compare and set: the history state becomes `state` only from one of `sources`."""
+        result = self.conn.execute(
+            numbers.update()
+            .where(numbers.c.id == number_id, numbers.c.history_state.in_(list(sources)))
             .values(history_state=state, **values)
             .returning(numbers.c.id)
         )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from wacoex.domain import events as ev
 from wacoex.domain import facts as f
 from wacoex.domain.conversation import (
     HISTORY_STATUS,
     history_direction,
 )
 from wacoex.domain.enums import Direction, MessageStatus, Origin
+from wacoex.domain.lifecycle import HISTORY_FROM, HistoryState, history_after_chunk
 from wacoex.services.ingest.identities import conversation
 from wacoex.services.ingest.messages import at_ms, base_row, store
 from wacoex.services.ingest.run import Prepared, Run, record_own_number
@@ -17,15 +21,11 @@ from wacoex.services.ports import EventRow, NumberRef
 def history_chunk(run: Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
     if chunk.declined:
         errors = list(chunk.errors)
-        if run.repo.set_history_state(
-            number.id, "declined", {"history_error": errors, "history_declined_at": run.now}
+        if _move(
+            run, number, HistoryState.DECLINED, {"history_error": errors, "history_declined_at": run.now}
         ):
             run.events.append(
-                EventRow(
-                    "history.declined",
-                    number.id,
-                    {"phone_number_id": number.phone_number_id, "errors": errors},
-                )
+                EventRow(ev.HistoryDeclined(phone_number_id=number.phone_number_id, errors=errors), number.id)
             )
         return
     prepared: list[Prepared] = []
@@ -69,17 +69,18 @@ def history_chunk(run: Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
     run.repo.record_history_chunk(
         number.id, phase, chunk.chunk_order, chunk.progress, inserted, chunk.thread_count, run.now
     )
-    if chunk.progress is not None and chunk.progress >= 100:
-        if run.repo.set_history_state(number.id, "complete", {}):
-            run.events.append(
-                EventRow(
-                    "history.completed",
-                    number.id,
-                    {"phone_number_id": number.phone_number_id, "phase": chunk.phase},
-                )
+    state = history_after_chunk(chunk.progress, declined=False)
+    if _move(run, number, state, {}) and state is HistoryState.COMPLETE:
+        run.events.append(
+            EventRow(
+                ev.HistoryCompleted(phone_number_id=number.phone_number_id, phase=chunk.phase), number.id
             )
-    else:
-        run.repo.set_history_state(number.id, "in_progress", {})
+        )
+
+
+def _move(run: Run, number: NumberRef, state: HistoryState, values: dict[str, Any]) -> bool:
+    """Move the history import to `state` if the domain allows it from where it is."""
+    return run.repo.move_history_state(number.id, HISTORY_FROM[state], state.value, values)
 
 
 def history_media(run: Run, number: NumberRef, hm: f.HistoryMedia) -> None:

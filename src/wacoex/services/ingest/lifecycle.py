@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+from wacoex.domain import events as ev
 from wacoex.domain import facts as f
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.ids import digits, same_number
+from wacoex.domain.lifecycle import next_state
 from wacoex.services.ingest.run import Run, record_own_number
 from wacoex.services.ports import EventRow, NumberRef
-
-_STATE_FOR_EVENT = {
-    "PARTNER_REMOVED": "disconnected",
-    "ACCOUNT_OFFBOARDED": "offboarded",
-    "ACCOUNT_RECONNECTED": "connected",
-    "ACCOUNT_DELETED": "offboarded",
-}
 
 
 def contact_change(run: Run, number: NumberRef, c: f.ContactChange) -> None:
@@ -47,7 +42,10 @@ def contact_change(run: Run, number: NumberRef, c: f.ContactChange) -> None:
     ):
         run.events.append(
             EventRow(
-                "contact.updated", number.id, {"wa_id": phone, "action": action, "full_name": c.full_name}
+                ev.ContactUpdated(
+                    phone_number_id=number.phone_number_id, wa_id=phone, action=action, full_name=c.full_name
+                ),
+                number.id,
             )
         )
 
@@ -64,10 +62,9 @@ def account_event(run: Run, a: f.AccountEvent) -> None:
         run.waiting_for.add(missing)
         return
     occurred = (a.timestamp * 1000) if a.timestamp is not None else run.receipt.received_at
-    new_state = _STATE_FOR_EVENT.get(a.event)
     for number in targets:
-        stale = number.state_changed_at is not None and occurred < number.state_changed_at
-        applied = new_state is not None and not stale
+        new_state = next_state(a.event, occurred, number.state_changed_at)
+        applied = new_state is not None
         inserted = run.repo.record_account_event(
             number.id,
             a.event,
@@ -78,28 +75,23 @@ def account_event(run: Run, a: f.AccountEvent) -> None:
             a.raw,
             run.now,
         )
-        if not (inserted and applied):
+        if new_state is None or not inserted:
             continue
-        run.repo.update_number(
-            number.id,
-            {
-                "state": new_state,
-                "state_reason": a.disconnection_reason,
-                "state_initiated_by": a.disconnection_initiated_by,
-                "state_changed_at": occurred,
-            },
+        moved = run.repo.move_number_state(
+            number.id, new_state.value, a.disconnection_reason, a.disconnection_initiated_by, occurred
         )
         run.cache.numbers.pop(number.phone_number_id, None)
+        if not moved:
+            continue  # a newer event set the state meanwhile (another worker)
         run.events.append(
             EventRow(
-                "number.state_changed",
+                ev.NumberStateChanged(
+                    phone_number_id=number.phone_number_id,
+                    event=a.event,
+                    state=new_state.value,
+                    reason=a.disconnection_reason,
+                    initiated_by=a.disconnection_initiated_by,
+                ),
                 number.id,
-                {
-                    "phone_number_id": number.phone_number_id,
-                    "event": a.event,
-                    "state": new_state,
-                    "reason": a.disconnection_reason,
-                    "initiated_by": a.disconnection_initiated_by,
-                },
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacoex.domain import events as ev
 from wacoex.domain import facts as f
 from wacoex.domain import limits
 from wacoex.domain.conversation import (
@@ -134,7 +135,7 @@ def inbound(run: Run, number: NumberRef, m: f.InboundMessage) -> None:
         row["note"] = with_note(explain_unsupported(m.errors), row["note"])
     # A system notice (number changed, …) is not the customer writing: never unread.
     customer = m.type != "system"
-    store(run, number, [Prepared(row, live=True, customer=customer, event="message.received")])
+    store(run, number, [Prepared(row, live=True, customer=customer, event=ev.MessageReceived)])
 
 
 def echo(run: Run, number: NumberRef, e: f.Echo) -> None:
@@ -149,7 +150,7 @@ def echo(run: Run, number: NumberRef, e: f.Echo) -> None:
         record_own_number(run, number, e.source.field, e.raw)
         return
     row = live_row(run, number, e, conv, Direction.OUTBOUND, Origin.BUSINESS_APP, MessageStatus.SENT)
-    store(run, number, [Prepared(row, live=True, echo=True, event="message.echo")])
+    store(run, number, [Prepared(row, live=True, echo=True, event=ev.MessageEcho)])
 
 
 def store(run: Run, number: NumberRef, prepared: list[Prepared]) -> int:
@@ -199,9 +200,9 @@ def account_new(
     if p.echo:
         d.read_all()
         d.last_echo_at = max(d.last_echo_at or 0, occurred or 0)
-    if p.event:
-        payload = event_payload(number, p.row)
-        run.events.append(EventRow(p.event, number.id, payload, conversation_id=conv, message_id=message_id))
+    if p.event is not None:
+        event = arrived(p.event, number, p.row)
+        run.events.append(EventRow(event, number.id, conversation_id=conv, message_id=message_id))
 
 
 def merge(run: Run, number: NumberRef, old: ExistingMessage, p: Prepared) -> None:
@@ -304,14 +305,14 @@ def at_ms(run: Run, timestamp: int | None) -> int:
     return run.receipt.received_at if timestamp is None else timestamp * 1000
 
 
-def event_payload(number: NumberRef, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "phone_number_id": number.phone_number_id,
-        "wamid": row["wamid"],
-        "direction": row.get("direction"),
-        "origin": row.get("origin"),
-        "type": row.get("type"),
-        "text": row.get("text"),
-        "occurred_at": row.get("occurred_at"),
-        "status": row.get("status"),
-    }
+def arrived(kind: type[ev.MessageArrived], number: NumberRef, row: dict[str, Any]) -> ev.MessageArrived:
+    return kind(
+        phone_number_id=number.phone_number_id,
+        wamid=row["wamid"],
+        direction=row.get("direction"),
+        origin=row.get("origin"),
+        type=row.get("type"),
+        text=row.get("text"),
+        occurred_at=row.get("occurred_at"),
+        status=row.get("status"),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacoex.domain import events as ev
 from wacoex.domain import limits
 from wacoex.domain.enums import Direction, Origin
 from wacoex.services.ingest.run import Run
@@ -77,7 +78,7 @@ def apply_pending(run: Run, number: NumberRef, message: ExistingMessage, pending
 def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutation: dict[str, Any]) -> None:
     """Apply one edit/revoke/reaction; applying the same one again changes nothing and records nothing."""
     kind, content, at = mutation["kind"], mutation["content"], mutation["at"]
-    payload: dict[str, Any] = {
+    about = {
         "phone_number_id": number.phone_number_id,
         "wamid": mutation["wamid"],
         "target": target_of(content),
@@ -89,7 +90,7 @@ def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutati
         message.revoked = True
         run.repo.update_message(message.id, {"revoked": True, "revoked_at": at})
         run.events.append(
-            EventRow("message.revoked", number.id, payload, message.conversation_id, message.id)
+            EventRow(ev.MessageRevoked(**about), number.id, message.conversation_id, message.id)
         )
     elif kind == "edit":
         if message.edited_at is not None and message.edited_at >= at:
@@ -109,13 +110,7 @@ def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutati
         message.edited_at = at
         run.repo.update_message(message.id, values)
         run.events.append(
-            EventRow(
-                "message.edited",
-                number.id,
-                {**payload, "text": text},
-                message.conversation_id,
-                message.id,
-            )
+            EventRow(ev.MessageEdited(**about, text=text), number.id, message.conversation_id, message.id)
         )
     elif kind == "reaction":
         by = mutation["by"]
@@ -133,11 +128,5 @@ def apply_mutation(run: Run, number: NumberRef, message: ExistingMessage, mutati
         message.reactions, message.reactions_at = reactions or None, reacted_at
         run.repo.update_message(message.id, {"reactions": reactions or None, "reactions_at": reacted_at})
         run.events.append(
-            EventRow(
-                "message.reaction",
-                number.id,
-                {**payload, "emoji": emoji},
-                message.conversation_id,
-                message.id,
-            )
+            EventRow(ev.MessageReaction(**about, emoji=emoji), number.id, message.conversation_id, message.id)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wacoex.domain import events as ev
 from wacoex.services.ports import ConversationDelta, EventRow, IngestRepository, NumberRef, Receipt
 
 
@@ -30,7 +31,7 @@ class Prepared:
     live: bool
     customer: bool = False  # a live customer message: unread, may open the window
     echo: bool = False
-    event: str | None = None
+    event: type[ev.MessageArrived] | None = None  # the event it records when newly known
 
 
 @dataclass(slots=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from wacoex.domain import events as ev
 from wacoex.domain import facts as f
 from wacoex.domain.conversation import (
     NO_TIMESTAMP,
@@ -54,9 +53,7 @@ def status_update(run: Run, number: NumberRef, s: f.StatusUpdate) -> None:
         created = run.repo.insert_placeholder(row)
         if created is not None:
             account_new(run, number, Prepared(row, live=True), created)
-            run.events.append(
-                EventRow("message.status", number.id, status_payload(run, number, s), conv, created)
-            )
+            run.events.append(EventRow(status_changed(run, number, s), number.id, conv, created))
             return
         # Another worker stored this wamid meanwhile: advance its status like any other.
         existing = run.repo.existing_messages(number.id, [s.wamid])[s.wamid]
@@ -67,24 +64,18 @@ def status_update(run: Run, number: NumberRef, s: f.StatusUpdate) -> None:
     ):
         existing.status = s.status.value
         run.events.append(
-            EventRow(
-                "message.status",
-                number.id,
-                status_payload(run, number, s),
-                existing.conversation_id,
-                existing.id,
-            )
+            EventRow(status_changed(run, number, s), number.id, existing.conversation_id, existing.id)
         )
     if s.pricing and existing.direction != Direction.INBOUND:
         run.repo.update_message(existing.id, {"pricing": s.pricing})
 
 
-def status_payload(run: Run, number: NumberRef, s: f.StatusUpdate) -> dict[str, Any]:
-    return {
-        "phone_number_id": number.phone_number_id,
-        "wamid": s.wamid,
-        "status": s.status.value,
-        "timestamp": at_ms(run, s.timestamp),
-        "errors": list(s.errors),
-        "pricing": s.pricing,
-    }
+def status_changed(run: Run, number: NumberRef, s: f.StatusUpdate) -> ev.MessageStatusChanged:
+    return ev.MessageStatusChanged(
+        phone_number_id=number.phone_number_id,
+        wamid=s.wamid,
+        status=s.status.value,
+        timestamp=at_ms(run, s.timestamp),
+        errors=list(s.errors),
+        pricing=s.pricing,
+    )

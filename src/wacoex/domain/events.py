@@ -1,0 +1,124 @@
+"""Domain events: one frozen class per type, with its type name and `phone_number_id` always set.
+
+An event's payload is its fields, in order (`payload()`); docs/events.md documents each type and a
+test keeps the two in step. Times are Unix epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    TYPE: ClassVar[str] = ""
+    phone_number_id: str
+
+    def payload(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageArrived(DomainEvent):
+    """A message newly known to the record (the common shape of received and echo)."""
+
+    wamid: str
+    direction: str | None
+    origin: str | None
+    type: str | None
+    text: str | None
+    occurred_at: int | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceived(MessageArrived):
+    TYPE: ClassVar[str] = "message.received"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageEcho(MessageArrived):
+    TYPE: ClassVar[str] = "message.echo"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageStatusChanged(DomainEvent):
+    TYPE: ClassVar[str] = "message.status"
+    wamid: str
+    status: str
+    timestamp: int
+    errors: list[Any]
+    pricing: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageMutated(DomainEvent):
+    """An edit, revoke or reaction applied to the message `target`."""
+
+    wamid: str
+    target: str | None
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageEdited(MessageMutated):
+    TYPE: ClassVar[str] = "message.edited"
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRevoked(MessageMutated):
+    TYPE: ClassVar[str] = "message.revoked"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReaction(MessageMutated):
+    TYPE: ClassVar[str] = "message.reaction"
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactUpdated(DomainEvent):
+    TYPE: ClassVar[str] = "contact.updated"
+    wa_id: str
+    action: str
+    full_name: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberStateChanged(DomainEvent):
+    TYPE: ClassVar[str] = "number.state_changed"
+    event: str
+    state: str
+    reason: str | None
+    initiated_by: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryCompleted(DomainEvent):
+    TYPE: ClassVar[str] = "history.completed"
+    phase: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryDeclined(DomainEvent):
+    TYPE: ClassVar[str] = "history.declined"
+    errors: list[Any]
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.TYPE: cls
+    for cls in (
+        MessageReceived,
+        MessageEcho,
+        MessageStatusChanged,
+        MessageEdited,
+        MessageRevoked,
+        MessageReaction,
+        ContactUpdated,
+        NumberStateChanged,
+        HistoryCompleted,
+        HistoryDeclined,
+    )
+}
