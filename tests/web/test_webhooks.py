@@ -175,6 +175,7 @@ def test_360dialog_partner_webhook_with_platform_signature(gw: Gateway) -> None:
     assert ok.status_code == 200
     bad = gw.client.post("/webhooks/360dialog", content=raw, headers={"x-360dialog-signature": "00" * 32})
     assert bad.status_code == 403
+    assert _queued_bodies(gw) == [raw]  # the refused copy is not stored
     gw.drain()
     assert gw.scalar("SELECT count(*) FROM contacts") >= 1
 
@@ -188,6 +189,7 @@ def test_360dialog_phone_webhook_with_header_secret(gw: Gateway) -> None:
         == 403
     )
     assert gw.client.post("/webhooks/360dialog", content=raw).status_code == 401
+    assert _queued_bodies(gw) == [raw]  # neither refused copy is stored
     gw.drain()
     assert gw.scalar("SELECT count(*) FROM messages WHERE origin = 'customer'") >= 1
 
