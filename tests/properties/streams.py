@@ -8,6 +8,7 @@ Bodies are repeated (Meta redelivers) and the order is whatever was drawn.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,7 +36,23 @@ Change = tuple[str, dict[str, Any]]  # (field, value without metadata)
 
 times = st.integers(0, 4).map(lambda k: TS + 60 * k)
 customers = st.sampled_from(CUSTOMERS)
-names = st.sampled_from(["Ana", "Bea", None])
+NAMES = ("Ana", "Bea")
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Which collisions a stream may hold besides the ones every stream has."""
+
+    merges: bool = True  # a number change to a number another contact has: two contacts merge
+    renames: bool = True  # a customer's profile name changes (else each customer keeps one name)
+
+
+def _name(draw: st.DrawFn, customer: str, mix: Mix) -> str | None:
+    """The profile name in contacts[] (or none): any of NAMES, or the customer's own one."""
+    own = NAMES[CUSTOMERS.index(customer) % len(NAMES)]
+    return draw(st.sampled_from([*NAMES, None] if mix.renames else [own, None]))
+
+
 any_wamid = st.sampled_from(CUSTOMER_WAMIDS + BUSINESS_WAMIDS)
 
 
@@ -47,7 +64,7 @@ def _content(draw: st.DrawFn, wamid: str) -> tuple[str, dict[str, Any]]:
 
 
 @st.composite
-def inbound(draw: st.DrawFn) -> Change:
+def inbound(draw: st.DrawFn, mix: Mix) -> Change:
     frm = draw(customers)
     wamid = draw(st.sampled_from(CUSTOMER_WAMIDS))
     type_, content = draw(_content(wamid))
@@ -64,14 +81,14 @@ def inbound(draw: st.DrawFn) -> Change:
     if draw(st.booleans()):
         msg["context"] = {"from": frm, "id": draw(any_wamid)}
     value: dict[str, Any] = {"messages": [msg]}
-    name = draw(names)
+    name = _name(draw, frm, mix)
     if name is not None:
         value["contacts"] = [{**contact, "profile": {"name": name}}]
     return "messages", value
 
 
 @st.composite
-def status(draw: st.DrawFn) -> Change:
+def status(draw: st.DrawFn, mix: Mix) -> Change:
     wamid = draw(st.sampled_from(BUSINESS_WAMIDS))
     recipient = draw(customers)
     state = draw(st.sampled_from(["sent", "delivered", "read", "failed"]))
@@ -86,7 +103,7 @@ def status(draw: st.DrawFn) -> Change:
     elif draw(st.booleans()):
         item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility"}
     value: dict[str, Any] = {"statuses": [item]}
-    name = draw(names)
+    name = _name(draw, recipient, mix)
     if name is not None:
         value["contacts"] = [{"profile": {"name": name}, "wa_id": recipient}]
     return "messages", value
@@ -138,15 +155,15 @@ def mutation(draw: st.DrawFn, display: str) -> Change:
 
 
 @st.composite
-def number_change(draw: st.DrawFn, merges: bool) -> Change:
+def number_change(draw: st.DrawFn, mix: Mix) -> Change:
     """A system notice: the customer moved to another number.
 
-    With `merges`, the new number may be one another contact has (another customer's, or one the
+    With `mix.merges`, the new number may be one another contact has (another customer's, or one the
     address book names): two contacts become one. Without, it is a number nothing else names.
     """
     old = draw(customers)
     wamid = draw(st.sampled_from(SYSTEM_WAMIDS))
-    if merges:
+    if mix.merges:
         new = draw(st.sampled_from((NEW_NUMBER, *CUSTOMERS)))
     else:
         new = f"165055590{CUSTOMERS.index(old)}{SYSTEM_WAMIDS.index(wamid)}"
@@ -253,19 +270,19 @@ bad_reaction: st.SearchStrategy[Change] = st.just(
 )
 
 
-def _changes(display: str, merges: bool) -> st.SearchStrategy[Change]:
+def _changes(display: str, mix: Mix) -> st.SearchStrategy[Change]:
     # Repeated strategies are drawn more often: the kinds that collide most, most.
     return st.one_of(
-        inbound(),
-        status(),
+        inbound(mix),
+        status(mix),
         mutation(display),
         echo(display),
         history_chunk(display),
         history_media(display),
-        inbound(),
-        status(),
+        inbound(mix),
+        status(mix),
         mutation(display),
-        number_change(merges),
+        number_change(mix),
         contact_change(),
         history_declined,
         unknown_field,
@@ -274,11 +291,11 @@ def _changes(display: str, merges: bool) -> st.SearchStrategy[Change]:
 
 
 @st.composite
-def _number_entry(draw: st.DrawFn, merges: bool) -> dict[str, Any]:
+def _number_entry(draw: st.DrawFn, mix: Mix) -> dict[str, Any]:
     """One entry of one number with one to three changes."""
     pnid, display = draw(st.sampled_from((*NUMBERS, NUMBERS[0], UNREGISTERED)))
     changes = []
-    for field, value in draw(st.lists(_changes(display, merges), min_size=1, max_size=3)):
+    for field, value in draw(st.lists(_changes(display, mix), min_size=1, max_size=3)):
         if field != "mystery_field" or draw(st.booleans()):
             value = {
                 "messaging_product": "whatsapp",
@@ -301,10 +318,10 @@ def _account_entry(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def body(draw: st.DrawFn, merges: bool) -> bytes:
+def body(draw: st.DrawFn, mix: Mix) -> bytes:
     entries = draw(
         st.lists(
-            st.one_of(_number_entry(merges), _number_entry(merges), _number_entry(merges), _account_entry()),
+            st.one_of(_number_entry(mix), _number_entry(mix), _number_entry(mix), _account_entry()),
             min_size=1,
             max_size=2,
         )
@@ -313,13 +330,12 @@ def body(draw: st.DrawFn, merges: bool) -> bytes:
 
 
 @st.composite
-def streams(draw: st.DrawFn, *, merges: bool = True) -> list[bytes]:
+def streams(draw: st.DrawFn, mix: Mix) -> list[bytes]:
     """Bodies in the order they are received, some of them delivered again later (or at once).
 
-    `merges=False` leaves out the one way these streams merge two contacts: a number change to a
-    number another contact has.
+    `mix` says whether contacts may merge and customers rename themselves.
     """
-    bodies = draw(st.lists(body(merges), min_size=1, max_size=14))
+    bodies = draw(st.lists(body(mix), min_size=1, max_size=14))
     for _ in range(draw(st.integers(0, 3))):
         again = draw(st.sampled_from(bodies))
         bodies.insert(draw(st.integers(0, len(bodies))), again)

@@ -24,7 +24,7 @@ import wacoex.bootstrap
 from tests import payloads as p
 from tests.properties.conftest import Pair
 from tests.properties.record import differences, dump
-from tests.properties.streams import CUSTOMERS, NUMBERS, TS, streams
+from tests.properties.streams import CUSTOMERS, NUMBERS, TS, USER_IDS, Mix, streams
 from wacoex.bootstrap import build
 from wacoex.config import Settings
 from wacoex.store.numbers import add_number
@@ -96,8 +96,6 @@ def _check(pair: Pair, bodies: list[bytes], batch_sizes: list[int]) -> None:
         )
 
 
-BATCH_SIZES = st.lists(st.integers(1, 12), min_size=1, max_size=8)
-
 # Customer A changes number to the one customer B writes from (A and B become one contact, B's
 # conversation is merged into A's and deleted); in the same transaction the business writes to a
 # new customer C from the phone. On SQLite C's new conversation takes the id B's had (rowids are
@@ -127,16 +125,50 @@ ROWID_REUSE = (
 )
 
 
+def _named(name: str, user_id: str | None, ts: int) -> dict[str, Any]:
+    body = p.inbound("wamid.C0", C, ts, name=name)
+    if user_id is not None:
+        body["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"] = user_id
+    return body
+
+
+# Customer C is named Ana (contacts[] with their BSUID), then in one later webhook Bea (contacts[]
+# without the BSUID) and Ana again, newest (with it). Batched, the second Ana is never applied: the
+# batch cache remembers "C by (wa_id, BSUID) is named Ana" from the first receipt, though the
+# contact was renamed Bea since through the other key, so the contact keeps the older name Bea.
+RENAMED_BACK = [orjson.dumps(_named("Ana", USER_IDS[C], TS))]
+RENAMED_BACK.append(
+    orjson.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                _named("Bea", None, TS + 60)["entry"][0],
+                _named("Ana", USER_IDS[C], TS + 120)["entry"][0],
+            ],
+        }
+    )
+)
+STALE_NAME = (
+    "BatchCache.identities remembers the profile name last seen per (number, wa_id, user_id) and "
+    "skips resolve_contact when it matches, though the contact was renamed since through another "
+    "identity key: a newer name equal to the remembered one is never applied"
+)
+
+
 @pytest.fixture
-def merge_bug(request: pytest.FixtureRequest) -> None:
-    if request.node.callspec.params["database_pair"] == "sqlite":
+def known_bug(request: pytest.FixtureRequest) -> None:
+    """Marks the merge test xfail on SQLite, the rename test on both engines (see the reasons)."""
+    engine = request.node.callspec.params["database_pair"]
+    if request.node.originalname.endswith("when_contacts_merge") and engine == "sqlite":
         request.applymarker(pytest.mark.xfail(strict=True, reason=ROWID_REUSE))
+    if request.node.originalname.endswith("when_customers_rename_themselves"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=STALE_NAME))
 
 
 _SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    # database_pair is module-scoped and hands out new databases for every example; merge_bug only
+    # database_pair is module-scoped and hands out new databases for every example; known_bug only
     # marks the test
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -144,10 +176,11 @@ _SETTINGS = settings(
         HealthCheck.function_scoped_fixture,
     ],
 )
+BATCH_SIZES = st.lists(st.integers(1, 12), min_size=1, max_size=8)
 
 
 @_SETTINGS
-@given(bodies=streams(merges=False), batch_sizes=BATCH_SIZES)
+@given(bodies=streams(Mix(merges=False, renames=False)), batch_sizes=BATCH_SIZES)
 def test_batches_of_any_size_give_the_record_of_one_receipt_at_a_time(
     database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
 ) -> None:
@@ -156,11 +189,21 @@ def test_batches_of_any_size_give_the_record_of_one_receipt_at_a_time(
 
 @_SETTINGS
 @example(bodies=MERGE_THEN_NEW_CONVERSATION, batch_sizes=[2])
-@given(bodies=streams(merges=True), batch_sizes=BATCH_SIZES)
+@given(bodies=streams(Mix(merges=True, renames=False)), batch_sizes=BATCH_SIZES)
 def test_batches_give_the_record_of_one_receipt_at_a_time_when_contacts_merge(
-    merge_bug: None, database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
+    known_bug: None, database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
 ) -> None:
     """Number changes to a number another contact has: two contacts, and their conversations, merge."""
+    _check(database_pair, bodies, batch_sizes)
+
+
+@_SETTINGS
+@example(bodies=RENAMED_BACK, batch_sizes=[2])
+@given(bodies=streams(Mix(merges=False, renames=True)), batch_sizes=BATCH_SIZES)
+def test_batches_give_the_record_of_one_receipt_at_a_time_when_customers_rename_themselves(
+    known_bug: None, database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
+) -> None:
+    """Profile names change between webhooks, reported with and without the customer's BSUID."""
     _check(database_pair, bodies, batch_sizes)
 
 
