@@ -11,7 +11,9 @@ import pytest
 
 from tests import payloads as p
 from tests.data import load_bytes
-from tests.gateway import Gateway, running_gateway
+from tests.gateway import APP_SECRET, Gateway, running_gateway
+from wacoex.store.receipts import sql_receipt_peek
+from wacoex.whatsapp.signature import sign_hub
 
 
 @pytest.fixture
@@ -28,6 +30,11 @@ def gw(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _receipts(gw: Gateway) -> int:
     return int(gw.scalar("SELECT count(*) FROM receipts"))
+
+
+def _queued_bodies(gw: Gateway) -> list[bytes]:
+    """The bodies of the receipts waiting to be applied, oldest first, as the worker will read them."""
+    return [r.body for r in sql_receipt_peek(gw.container.engine)(1000, 2**62)]
 
 
 def test_verification_handshake_echoes_the_challenge(gw: Gateway) -> None:
@@ -62,15 +69,47 @@ def test_wrong_signature_is_refused_and_nothing_is_stored(gw: Gateway) -> None:
 
 def test_rotated_secrets_are_all_accepted(db_url: str, tmp_path: Path) -> None:
     with running_gateway(db_url, tmp_path, app_secrets=["old-secret", "new-secret"]) as gw:
-        body = p.inbound("wamid.R", "16505551234", 1_760_000_000)
-        assert gw.post(body, secret="old-secret").status_code == 200
-        assert gw.post(body, secret="new-secret").status_code == 200
+        gw.register()
+        old = orjson.dumps(p.inbound("wamid.R1", "16505551234", 1_760_000_000, "signed with the old secret"))
+        new = orjson.dumps(p.inbound("wamid.R2", "16505551234", 1_760_000_060, "signed with the new secret"))
+        retired = orjson.dumps(p.inbound("wamid.R3", "16505551234", 1_760_000_120, "a retired secret"))
+        assert gw.post(old, secret="old-secret").status_code == 200
+        assert gw.post(new, secret="new-secret").status_code == 200
+        assert gw.post(retired, secret="retired-secret").status_code == 403
+        # Both accepted bodies are stored byte for byte; the refused one is not stored at all.
+        assert _queued_bodies(gw) == [old, new]
+        assert gw.drain().done == 2
+        assert [(m["wamid"], m["text"]) for m in gw.all_messages()] == [
+            ("wamid.R1", "signed with the old secret"),
+            ("wamid.R2", "signed with the new secret"),
+        ]
 
 
 def test_signature_is_checked_over_the_raw_bytes_not_reserialised_json(gw: Gateway) -> None:
     # Meta signs an escaped-unicode form; re-serialising would change the bytes and the digest.
     raw = b'{"object":"whatsapp_business_account","entry":[],"note":"caf\\u00e9 \\ud83d\\ude00"}'
     assert gw.post(raw).status_code == 200
+    # The same, holding a message whose text is escaped: stored as sent, applied as meant.
+    value = (
+        b'{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881",'
+        b'"phone_number_id":"106540352242922"},"messages":[{"from":"16505551234","id":"wamid.RAW",'
+        b'"timestamp":"1760000000","type":"text","text":{"body":"caf\\u00e9 \\ud83d\\ude00"}}]}'
+    )
+    message = (
+        b'{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":'
+        b'[{"field":"messages","value":' + value + b"}]}]}"
+    )
+    reserialised = orjson.dumps(orjson.loads(message))
+    assert reserialised != message
+    assert gw.post(message).status_code == 200
+    # The signature of the bytes Meta sent does not cover a re-serialised body: refused, not stored.
+    signature = {"x-hub-signature-256": sign_hub(message, APP_SECRET)}
+    refused = gw.client.post("/webhooks/whatsapp", content=reserialised, headers=signature)
+    assert refused.status_code == 403
+    assert _queued_bodies(gw) == [raw, message]
+    assert gw.drain().done == 2
+    [stored] = gw.all_messages()
+    assert (stored["wamid"], stored["text"]) == ("wamid.RAW", "caf\u00e9 \U0001f600")
 
 
 def test_malformed_json_with_a_valid_signature_is_kept_and_parked(gw: Gateway) -> None:
@@ -103,6 +142,21 @@ def test_default_limit_accepts_a_full_3mb_history_webhook(gw: Gateway) -> None:
     body = orjson.dumps(p.history(1, 1, 10, threads))
     assert 3_000_000 < len(body) <= 3 * 1024 * 1024
     assert gw.post(body).status_code == 200
+    assert _queued_bodies(gw) == [body]
+    [receipt] = gw.get("/api/v1/receipts")["items"]
+    assert receipt["size"] == len(body)
+    assert gw.drain().done == 1
+    # Every message of every thread is in, each thread one conversation with its customer.
+    assert gw.scalar("SELECT count(*) FROM messages WHERE origin = 'history'") == 14_500
+    convs = gw.conversations()
+    assert sorted(c["contact"]["wa_id"] for c in convs) == [f"1650555{i:04d}" for i in range(145)]
+    assert {c["counts"]["history"] for c in convs} == {100}
+    sync = gw.get(f"/api/v1/numbers/{p.PNID}/history-sync")
+    assert (sync["state"], sync["progress"], sync["messages_imported"]) == ("in_progress", 10, 14_500)
+    last = next(c for c in convs if c["contact"]["wa_id"] == "16505550144")
+    messages = gw.messages(last["id"])
+    assert [m["wamid"] for m in messages] == [f"wamid.144.{j}" for j in range(100)]
+    assert {(m["direction"], m["origin"], m["text"]) for m in messages} == {("inbound", "history", "x" * 80)}
 
 
 def test_unknown_fields_and_types_are_stored_and_surfaced_not_errors(gw: Gateway) -> None:
@@ -121,6 +175,7 @@ def test_360dialog_partner_webhook_with_platform_signature(gw: Gateway) -> None:
     assert ok.status_code == 200
     bad = gw.client.post("/webhooks/360dialog", content=raw, headers={"x-360dialog-signature": "00" * 32})
     assert bad.status_code == 403
+    assert _queued_bodies(gw) == [raw]  # the refused copy is not stored
     gw.drain()
     assert gw.scalar("SELECT count(*) FROM contacts") >= 1
 
@@ -134,6 +189,7 @@ def test_360dialog_phone_webhook_with_header_secret(gw: Gateway) -> None:
         == 403
     )
     assert gw.client.post("/webhooks/360dialog", content=raw).status_code == 401
+    assert _queued_bodies(gw) == [raw]  # neither refused copy is stored
     gw.drain()
     assert gw.scalar("SELECT count(*) FROM messages WHERE origin = 'customer'") >= 1
 
