@@ -45,19 +45,6 @@ class Mix:
 
     merges: bool = True  # a number change to a number another contact has: two contacts merge
     renames: bool = True  # a customer's profile name changes (else each customer keeps one name)
-    # one body holding both an echo and a customer message (to any number): the echo marks the
-    # conversation read, the message unread again
-    echo_and_reply: bool = True
-
-
-def _echo_and_reply(entries: list[dict[str, Any]]) -> bool:
-    echo = reply = False
-    for entry in entries:
-        for change in entry["changes"]:
-            value = change["value"]
-            echo = echo or any(m.get("type") in ("text", "image") for m in value.get("message_echoes", []))
-            reply = reply or (change["field"] == "messages" and "messages" in value)
-    return echo and reply
 
 
 def _name(draw: st.DrawFn, customer: str, mix: Mix) -> str | None:
@@ -337,7 +324,7 @@ def body(draw: st.DrawFn, mix: Mix) -> bytes:
             st.one_of(_number_entry(mix), _number_entry(mix), _number_entry(mix), _account_entry()),
             min_size=1,
             max_size=2,
-        ).filter(lambda entries: mix.echo_and_reply or not _echo_and_reply(entries))
+        )
     )
     return orjson.dumps({"object": "whatsapp_business_account", "entry": entries})
 

@@ -7,9 +7,9 @@ state must be identical once ids are replaced by natural keys (tests/properties/
 
 Streams without merges or renames must pass everywhere, also with batches cut short at the lock
 budget. Streams where contacts merge, or customers rename themselves, run in tests of their own,
-each with the minimal counterexample of a known bug as an explicit example, xfail(strict=True)
-where that bug shows (see ROWID_REUSE and STALE_NAME): fixing the bug makes the test XPASS, and the
-marker must go.
+each with the minimal counterexample of a bug it found as an explicit example: a merged-away
+conversation's id given to a new conversation in the same transaction (SQLite), and a newer profile
+name equal to one seen earlier through another identity of the person left unapplied.
 
 `WACOEX_PROPERTY_EXAMPLES` raises the number of examples per engine for a soak run.
 """
@@ -128,11 +128,6 @@ MERGE_THEN_NEW_CONVERSATION = [
         p.echo("wamid.B0", C, TS + 120),
     )
 ]
-ROWID_REUSE = (
-    "a conversation merged away earlier in the same transaction keeps an alias in "
-    "SqlIngestRepository.conversation_aliases; SQLite gives its id to the next new conversation, "
-    "whose counters and events then follow the alias (one receipt holding both misroutes too)"
-)
 
 
 def _named(name: str, user_id: str | None, ts: int) -> dict[str, Any]:
@@ -158,34 +153,12 @@ RENAMED_BACK.append(
         }
     )
 )
-STALE_NAME = (
-    "BatchCache.identities remembers the profile name last seen per (number, wa_id, user_id) and "
-    "skips resolve_contact when it matches, though the contact was renamed since through another "
-    "identity key: a newer name equal to the remembered one is never applied"
-)
-
-
-UNREAD_RESET = (
-    "ConversationDelta.reset_unread zeroes unread_count for the whole flush, also for the customer "
-    "messages applied after the echo in the same receipt"
-)
-
-
-@pytest.fixture
-def known_bug(request: pytest.FixtureRequest) -> None:
-    """Marks the merge test xfail on SQLite, the rename test on both engines (see the reasons)."""
-    engine = request.node.callspec.params["database_pair"]
-    if request.node.originalname.endswith("when_contacts_merge") and engine == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=ROWID_REUSE))
-    if request.node.originalname.endswith("when_customers_rename_themselves"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=STALE_NAME))
 
 
 _SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    # database_pair is module-scoped and hands out new databases for every example; known_bug only
-    # marks the test
+    # database_pair is module-scoped and hands out new databases for every example
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
@@ -204,17 +177,13 @@ def test_batches_of_any_size_give_the_record_of_one_receipt_at_a_time(
 
 
 @_SETTINGS
-@given(bodies=streams(Mix(merges=False, renames=False, echo_and_reply=False)), batch_sizes=BATCH_SIZES)
+@given(bodies=streams(Mix(merges=False, renames=False)), batch_sizes=BATCH_SIZES)
 def test_batches_cut_short_at_the_lock_budget_give_the_record_of_one_receipt_at_a_time(
     database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
 ) -> None:
     """With a 1 ms lock budget a transaction stops after any unit of work: receipts are applied in
     part and resumed in the next transaction, with the batch cache carried over (where it stops
     depends on the machine's speed; the record must not).
-
-    No body holds both an echo and a customer message: applied whole, such a body leaves the
-    conversation read whatever the order (UNREAD_RESET); cut between the two it does not, and where
-    the cut falls is not reproducible, so that case is tested in tests/services instead.
     """
     _check(database_pair, bodies, batch_sizes, lock_budget_ms=1)
 
@@ -223,7 +192,7 @@ def test_batches_cut_short_at_the_lock_budget_give_the_record_of_one_receipt_at_
 @example(bodies=MERGE_THEN_NEW_CONVERSATION, batch_sizes=[2])
 @given(bodies=streams(Mix(merges=True, renames=False)), batch_sizes=BATCH_SIZES)
 def test_batches_give_the_record_of_one_receipt_at_a_time_when_contacts_merge(
-    known_bug: None, database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
+    database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
 ) -> None:
     """Number changes to a number another contact has: two contacts, and their conversations, merge."""
     _check(database_pair, bodies, batch_sizes)
@@ -233,7 +202,7 @@ def test_batches_give_the_record_of_one_receipt_at_a_time_when_contacts_merge(
 @example(bodies=RENAMED_BACK, batch_sizes=[2])
 @given(bodies=streams(Mix(merges=False, renames=True)), batch_sizes=BATCH_SIZES)
 def test_batches_give_the_record_of_one_receipt_at_a_time_when_customers_rename_themselves(
-    known_bug: None, database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
+    database_pair: Pair, bodies: list[bytes], batch_sizes: list[int]
 ) -> None:
     """Profile names change between webhooks, reported with and without the customer's BSUID."""
     _check(database_pair, bodies, batch_sizes)

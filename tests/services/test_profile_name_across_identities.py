@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests import payloads as p
 from tests.gateway import running_gateway
 
@@ -21,11 +19,6 @@ def _change(wamid: str, name: str, ts: int, *, bsuid: bool) -> dict[str, Any]:
     return body["entry"][0]["changes"][0]  # type: ignore[no-any-return]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BatchCache.identities remembers the name last seen per (number, wa_id, user_id) and skips "
-    "resolve_contact when it matches, though the contact was renamed since through the other key",
-)
 def test_a_customer_renamed_back_through_their_bsuid_shows_the_newest_name(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests import payloads as p
 from tests.gateway import running_gateway
 
@@ -13,11 +11,6 @@ CUSTOMER = "16505550001"
 TS = 1_760_000_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ConversationDelta.reset_unread zeroes unread_count for the whole flush (one receipt), "
-    "also for customer messages applied after the echo",
-)
 def test_a_customer_message_after_an_echo_in_the_same_webhook_is_unread(db_url: str, tmp_path: Path) -> None:
     with running_gateway(db_url, tmp_path) as gw:
         gw.register()

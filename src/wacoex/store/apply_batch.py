@@ -298,7 +298,9 @@ class BatchRepository:
         found = self._conversations[key]
         if found is not None:
             return found
-        conversation_id = self._ids.next("conversations")
+        # Never the id of a conversation merged away in this transaction (SQLite would reuse it): the
+        # services still map that id to the one it was merged into.
+        conversation_id = self._ids.next("conversations", above=max(self.conversation_aliases, default=0))
         self._new_conversations.append(sql.new_conversation(conversation_id, number_id, contact_id, now_ms()))
         self._conversations[key] = conversation_id
         return conversation_id

@@ -29,7 +29,8 @@ class RowIds:
         self._next.clear()
         self._left.clear()
 
-    def next(self, table: str) -> int:
+    def next(self, table: str, above: int = 0) -> int:
+        """The next id of `table`, greater than `above` (an id that still means a row to someone)."""
         if self._postgres:
             left = self._left.get(table)
             if not left:
@@ -41,6 +42,7 @@ class RowIds:
             value = int(
                 self._conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").scalar_one()
             )
+        value = max(value, above + 1)
         self._next[table] = value + 1
         return value
 

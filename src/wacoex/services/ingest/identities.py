@@ -43,14 +43,13 @@ def conversation(
     Returns None for the business's own number: it is never a contact.
     """
     identity = (number.id, wa_id, user_id)
-    memo = run.cache.identities.get(identity)
-    if memo is not None and (profile_name is None or profile_name == memo[1]):
-        return memo[0]
+    # Only a plain lookup is remembered: a name (or a reported wa_id) is the store's to judge,
+    # newest first, whichever identity of the person last set it.
+    plain = profile_name is None and not reported
+    if plain and identity in run.cache.identities:
+        return run.cache.identities[identity]
     conv = _resolve_conversation(run, number, wa_id, user_id, profile_name, at, reported)
-    run.cache.identities[identity] = (
-        conv,
-        profile_name if profile_name is not None else (memo or (0, None))[1],
-    )
+    run.cache.identities[identity] = conv
     return conv
 
 

@@ -45,10 +45,8 @@ class BatchCache:
     numbers: dict[str, NumberRef | None] = field(default_factory=dict)
     contacts: dict[tuple[int, str], int] = field(default_factory=dict)
     conversations: dict[tuple[int, int], int] = field(default_factory=dict)
-    # (number, wa_id, user_id) -> (conversation or None for the business's own number, profile name)
-    identities: dict[tuple[int, str | None, str | None], tuple[int | None, str | None]] = field(
-        default_factory=dict
-    )
+    # (number, wa_id, user_id) -> the conversation (None for the business's own number)
+    identities: dict[tuple[int, str | None, str | None], int | None] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.numbers.clear()
