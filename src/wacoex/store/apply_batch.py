@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from wacoex.domain.contacts import contact_updates
 from wacoex.domain.enums import STATUS_RANK
 from wacoex.domain.ids import phone_key
 from wacoex.services.ports import (
@@ -243,17 +244,10 @@ class BatchRepository:
         row = by_user if by_user is not None else by_phone
         if row is None:
             return self._new_contact(number_id, wa_id, key, user_id, profile_name, at)
-        updates: dict[str, Any] = {}
-        if user_id and not row.user_id:
-            updates["user_id"] = user_id
-        if key and not row.phone_key:
-            updates.update(phone_key=key, wa_id=wa_id)
-        elif reported and wa_id and row.wa_id != wa_id and key == row.phone_key:
-            updates["wa_id"] = wa_id
-        if profile_name and profile_name != row.profile_name and at >= (row.profile_name_at or 0):
-            updates.update(profile_name=profile_name, profile_name_at=at)
+        updates = contact_updates(
+            row, wa_id=wa_id, key=key, user_id=user_id, profile_name=profile_name, at=at, reported=reported
+        )
         if updates:
-            updates["updated_at"] = at
             self._update_contact(row, updates)
         return row.id
 

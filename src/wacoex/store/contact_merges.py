@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from wacoex.domain.contacts import contact_updates
 from wacoex.domain.ids import phone_key
 from wacoex.store.dialect import insert_ignore, insert_ignore_partial
 from wacoex.store.tables import contact_aliases, contacts, conversations, events, messages
@@ -131,18 +132,10 @@ class SqlContacts:
                 number_id, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at, reported=reported
             )
         assert row is not None
-        updates: dict[str, Any] = {}
-        if user_id and not row.user_id:
-            updates["user_id"] = user_id
-        if key and not row.phone_key:
-            updates.update(phone_key=key, wa_id=wa_id)
-        elif reported and wa_id and row.wa_id != wa_id and key == row.phone_key:
-            # Keep the spelling WhatsApp reports (e.g. Brazil's 13-digit form), not the address book's.
-            updates["wa_id"] = wa_id
-        if profile_name and profile_name != row.profile_name and at >= (row.profile_name_at or 0):
-            updates.update(profile_name=profile_name, profile_name_at=at)
+        updates = contact_updates(
+            row, wa_id=wa_id, key=key, user_id=user_id, profile_name=profile_name, at=at, reported=reported
+        )
         if updates:
-            updates["updated_at"] = at
             self.conn.execute(contacts.update().where(contacts.c.id == row.id).values(**updates))
         return int(row.id)
 
