@@ -15,6 +15,17 @@ WINDOW_MS = 24 * 3600 * 1000
 _NOT_WINDOW_OPENING = frozenset({"system", "reaction", "edit", "revoke", "request_welcome", "ephemeral"})
 
 MUTATION_TYPES = frozenset({"edit", "revoke", "reaction"})
+
+# The key under a message's object that holds what a person reads (the message's `text`).
+TEXT_KEYS: dict[str, str] = {
+    "text": "body",
+    "image": "caption",
+    "video": "caption",
+    "document": "caption",
+    "audio": "caption",
+    "sticker": "caption",
+    "system": "body",  # "User … changed from … to …": what WhatsApp shows in the chat
+}
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 
 

@@ -41,6 +41,7 @@ from wacoex.services.ports import (
 from wacoex.store import batch_sql as sql
 from wacoex.store.contact_merges import SqlContacts
 from wacoex.store.engine import now_ms
+from wacoex.store.message_text import stored_row
 from wacoex.store.number_records import SqlNumberRecords
 from wacoex.store.row_ids import RowIds
 
@@ -453,8 +454,10 @@ class BatchRepository:
         self.statements += sql.insert_rows(conn, "contacts", list(self._new_contacts.values()))
         self.statements += sql.update_rows(conn, "contacts", self._contact_updates)
         self.statements += sql.insert_rows(conn, "conversations", self._new_conversations)
-        self.statements += sql.insert_rows(conn, "messages", list(self._new_messages.values()))
-        self.statements += sql.update_rows(conn, "messages", self._message_updates)
+        new_messages = [stored_row(row) for row in self._new_messages.values()]
+        self.statements += sql.insert_rows(conn, "messages", new_messages)
+        changes = {row_id: stored_row(values) for row_id, values in self._message_updates.items()}
+        self.statements += sql.update_rows(conn, "messages", changes)
         self.statements += sql.advance_statuses(conn, self._status_writes)
         self.statements += sql.apply_deltas(conn, self._deltas)
         self.statements += sql.insert_rows(conn, "events", self._events)

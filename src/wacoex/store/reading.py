@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.engine import Engine, Row
 
 from wacoex.store import apikeys, queries
 from wacoex.store import receipts as receipt_store
+from wacoex.store.message_text import read_content
 from wacoex.store.notify import RECEIPTS, notify
 from wacoex.store.numbers import list_numbers
 
@@ -43,7 +45,8 @@ class SqlReading:
         with self._read.connect() as conn:
             if queries.conversation(conn, conversation_id) is None:
                 return None
-            return queries.messages_page(conn, conversation_id, limit=limit, after=after)
+            rows = queries.messages_page(conn, conversation_id, limit=limit, after=after)
+        return [_with_text_in_content(r) for r in rows]
 
     def history_sync(self, phone_number_id: str) -> tuple[Row[Any], list[Row[Any]]] | None:
         with self._read.connect() as conn:
@@ -74,3 +77,13 @@ class SqlReading:
     def api_key_valid(self, key: str) -> bool:
         with self._read.connect() as conn:
             return apikeys.api_key_valid(conn, key)
+
+
+def _with_text_in_content(row: Row[Any]) -> Any:
+    """The row with `content` as received (its text is stored once, see store/message_text.py)."""
+    content = read_content(row.type, row.content, row.text)
+    if content is row.content:
+        return row
+    values = dict(row._mapping)
+    values["content"] = content
+    return SimpleNamespace(**values)

@@ -12,19 +12,11 @@ import math
 from typing import Any
 
 from wacoex.domain import limits
+from wacoex.domain.conversation import TEXT_KEYS
 from wacoex.domain.facts import JSON, AnyFact, ContactProfile, ErrorsReported, Source, Unknown
 from wacoex.domain.ids import digits
 
-# The key under a media or text object that holds what a person would read.
-_TEXT_KEY = {
-    "text": "body",
-    "image": "caption",
-    "video": "caption",
-    "document": "caption",
-    "audio": "caption",
-    "sticker": "caption",
-    "system": "body",  # "User … changed from … to …": what WhatsApp shows in the chat
-}
+_TEXT_KEY = TEXT_KEYS
 
 
 def to_int(value: Any) -> int | None:
