@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wacoex.domain.events import DomainEvent
+from wacoex.domain.messages import MessageRow, StoredMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,25 +38,8 @@ class Receipt:
     waiting_for: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
-class ExistingMessage:
-    id: int
-    conversation_id: int | None
-    origin: str
-    direction: str
-    type: str
-    status: str | None
-    placeholder: bool
-    pending_edit: Any
-    reactions: dict[str, str] | None
-    occurred_at: int | None
-    revoked: bool = False
-    edited_at: int | None = None
-    reactions_at: dict[str, int] | None = None  # per reactor: time of the reaction applied
-
-
-# A message row for the store, keyed by column name (see store/tables.py `messages`).
-MessageRow = dict[str, Any]
+# A stored message as the rules read it, and a message row keyed by column name (domain.messages).
+ExistingMessage = StoredMessage
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ from typing import Any
 from wacoex.domain import events as ev
 from wacoex.domain import facts as f
 from wacoex.domain import limits
+from wacoex.domain import messages as rules
 from wacoex.domain.conversation import (
     MEDIA_TYPES,
     MUTATION_TYPES,
@@ -206,98 +207,28 @@ def account_new(
 
 
 def merge(run: Run, number: NumberRef, old: ExistingMessage, p: Prepared) -> None:
-    """A wamid we already have: fill a placeholder, attach history media, or ignore a duplicate."""
-    row = p.row
-    values: dict[str, Any] = {}
-    if old.placeholder:
-        fill_placeholder(run, number, old, p)
-        return
-    if old.type == "media_placeholder" and row["type"] != "media_placeholder":
-        for key in ("type", "content", "text", "media_id", "media_state"):
-            values[key] = row.get(key)
-    from_chunk = row.get("origin") == Origin.HISTORY and row.get("history_status") is not None
-    if old.conversation_id is None and row.get("conversation_id") is not None:
-        values["conversation_id"] = row["conversation_id"]
-        values["direction"] = row["direction"]
-    if from_chunk and old.origin == Origin.HISTORY:
-        # The chunk knows the thread: it is authoritative for direction, device status and
-        # time, whatever the media follow-up said first (spec C-2).
-        values.update(
-            direction=row["direction"],
-            history_status=row["history_status"],
-            status=row.get("status"),
-        )
-        if row.get("note") != NO_TIMESTAMP:  # a chunk without a time keeps the follow-up's
-            values.update(occurred_at=row.get("occurred_at"), note=None)
-    promoted = old.origin == Origin.HISTORY and row.get("origin") in (
-        Origin.CUSTOMER,
-        Origin.BUSINESS_APP,
-    )
-    if promoted:
-        # Live traffic and history overlap around day 0: one record, labelled by the live source,
-        # and the live arrival does what live messages do (event, unread, window).
-        values["origin"] = row["origin"]
-    if not values:
-        return
-    run.repo.update_message(old.id, values)
-    conv = values.get("conversation_id", old.conversation_id)
-    if promoted and conv is not None:
+    """A wamid we already have: what arrived changes it (domain.messages.merge), and counts."""
+    m = rules.merge(old, p.row)
+    if not m.values:
+        return  # a duplicate
+    run.repo.update_message(old.id, m.values)
+    conv = m.values.get("conversation_id", old.conversation_id)
+    if m.filled:
+        if m.status is not None:
+            # Conditional: a status that reached the placeholder meanwhile (another worker) stays.
+            run.repo.advance_status(old.id, m.status.value, p.row.get("status_at"), advance_bound(m.status))
+        account_new(run, number, p, old.id, conversation_id=conv, count=old.conversation_id is None)
+        if old.pending_edit:
+            old.conversation_id = conv
+            apply_pending(run, number, old, old.pending_edit)
+    elif m.promoted and conv is not None:
         account_new(run, number, p, old.id, conversation_id=conv, count=False)
         d = run.delta(conv)
         if old.conversation_id is not None:  # it was counted as history; now it is live
             d.added_history -= 1
         d.added_messages += 1
-    elif "conversation_id" in values:
-        account_new(run, number, Prepared(row, live=False), old.id)
-
-
-def fill_placeholder(run: Run, number: NumberRef, old: ExistingMessage, p: Prepared) -> None:
-    """A status (or an edit) arrived before the message itself: fill it in, keep the status."""
-    row = p.row
-    values: dict[str, Any] = {
-        key: row[key]
-        for key in (
-            "type",
-            "content",
-            "text",
-            "occurred_at",
-            "reply_to",
-            "media_id",
-            "media_state",
-            "referral",
-            "note",
-            "history_status",
-            "direction",
-        )
-        if row.get(key) is not None
-    }
-    # A placeholder's origin is a guess (`api` from a status); the message itself says who wrote
-    # it. Outbound history does not replace `api`: an API-sent message also shows up in history.
-    inbound = row.get("direction") == Direction.INBOUND
-    if old.origin == Origin.UNKNOWN or inbound or row.get("origin") in (Origin.CUSTOMER, Origin.BUSINESS_APP):
-        values["origin"] = row["origin"]
-    if inbound:
-        # Statuses describe what the business sent (spec §2.6): one naming a customer's message
-        # says nothing about it, so the message is `received` like any other inbound one.
-        values.update(
-            status=row.get("status"),
-            status_at=row.get("status_at"),
-            errors=row.get("errors"),
-            pricing=None,
-        )
-    values["placeholder"] = False
-    conv = old.conversation_id
-    if conv is None and row.get("conversation_id") is not None:
-        conv = values["conversation_id"] = row["conversation_id"]
-    run.repo.update_message(old.id, values)
-    if not inbound and old.status is None and row.get("status") is not None:
-        # Conditional: a status that reached the placeholder meanwhile (another worker) stays.
-        status = MessageStatus(row["status"])
-        run.repo.advance_status(old.id, status.value, row.get("status_at"), advance_bound(status))
-    account_new(run, number, p, old.id, conversation_id=conv, count=old.conversation_id is None)
-    if old.pending_edit:
-        old.conversation_id = conv
-        apply_pending(run, number, old, old.pending_edit)
+    elif m.attached:
+        account_new(run, number, Prepared(p.row, live=False), old.id)
 
 
 def at_ms(run: Run, timestamp: int | None) -> int:
