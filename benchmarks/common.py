@@ -225,6 +225,37 @@ def prepare_database(db_url: str) -> None:
     engine.dispose()
 
 
+POSTGRES_ADMIN_URL = os.environ.get(
+    "WACOEX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "wacoex_bench") -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one run; dropped afterwards (even if clients remain)."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def database(engine: str, work: Path) -> Iterator[str]:
+    """The URL of a fresh database: a SQLite file in `work`, or a new PostgreSQL database."""
+    if engine == "postgres":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{work / 'wacoex.db'}"
+
+
 @contextlib.contextmanager
 def workdir(keep: bool = False) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="wacoex-bench-"))
