@@ -140,8 +140,9 @@ def count(engine: Any, sql: str) -> int:
 # -- one measurement, in a process that imports the code under test ------------------------------
 
 
-def _in_process(container: Any, bodies: list[bytes], profile: bool) -> dict[str, Any]:
+def _in_process(container: Any, db_url: str, bodies: list[bytes], profile: bool) -> dict[str, Any]:
     store_receipts(container.engine, bodies)
+    backends = common.database_backends(db_url)
     counter = statements.COUNT
     before, kinds_before = counter.snapshot()
     profiler = cProfile.Profile() if profile else None
@@ -153,6 +154,7 @@ def _in_process(container: Any, bodies: list[bytes], profile: bool) -> dict[str,
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - start
+    server = common.backend_seconds(backends, db_url)
     ours, other = meter.stop()
     if profiler:
         stats = pstats.Stats(profiler, stream=sys.stderr)
@@ -164,7 +166,9 @@ def _in_process(container: Any, bodies: list[bytes], profile: bool) -> dict[str,
         "statements": total - before,
         "kinds": dict(kinds - kinds_before),
         "cores_ours": ours,
-        "cores_other": other,
+        "cores_other": max(0.0, other - server / seconds),
+        "cpu_seconds": ours * seconds + server,
+        "server_seconds": server,
         "parked": outcome.parked,
         "failed": outcome.failed,
     }
@@ -187,6 +191,8 @@ def _with_workers(container: Any, db_url: str, work: Path, bodies: list[bytes], 
             raise RuntimeError("workers did not come up: " + (work / "worker0.log").read_text()[-2000:])
         time.sleep(0.05)
     meter = common.CpuMeter(*(p.pid for p, _ in children))
+    backends = common.database_backends(db_url)
+    started = time.perf_counter()
     # All receipts in one transaction: no worker starts on a part while the rest is being stored.
     store_receipts(container.engine, bodies, per_transaction=len(bodies))
     deadline = time.monotonic() + 600
@@ -194,6 +200,8 @@ def _with_workers(container: Any, db_url: str, work: Path, bodies: list[bytes], 
         if time.monotonic() > deadline:
             break
         time.sleep(0.1)
+    server = common.backend_seconds(backends, db_url)
+    wall = time.perf_counter() - started
     ours, other = meter.stop()
     for proc, _ in children:
         proc.send_signal(signal.SIGTERM)
@@ -215,7 +223,9 @@ def _with_workers(container: Any, db_url: str, work: Path, bodies: list[bytes], 
         "statements": sum(r["statements"] for r in reports),
         "kinds": kinds,
         "cores_ours": ours,
-        "cores_other": other,
+        "cores_other": max(0.0, other - server / wall),
+        "cpu_seconds": ours * wall + server,
+        "server_seconds": server,
         "parked": count(container.engine, "SELECT count(*) FROM receipts WHERE state = 'parked'"),
         "failed": sum(r["failed"] for r in reports),
         "per_worker_receipts": [r["done"] for r in reports],
@@ -241,7 +251,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if args.workers:
                 out = _with_workers(container, db_url, work, bodies, args)
             else:
-                out = _in_process(container, bodies, args.profile)
+                out = _in_process(container, db_url, bodies, args.profile)
             messages = count(container.engine, "SELECT count(*) FROM messages")
             done = count(container.engine, "SELECT count(*) FROM receipts WHERE state = 'done'")
             conversations = count(container.engine, "SELECT count(*) FROM conversations")
@@ -252,6 +262,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         facts=facts,
         rate=facts / out["seconds"],
         per_fact=out["statements"] / facts,
+        cpu_us_per_fact=1e6 * out["cpu_seconds"] / facts,
         messages=messages,
         expected_messages=4 * args.receipts,
         done=done,
@@ -349,7 +360,8 @@ def run(args: argparse.Namespace) -> common.Results:
         target = f">= {TARGET_FACTS:,.0f}/s" if name == "this code" else ""
         results.add(
             f"Apply, {args.receipts:,} receipts, {where}, batch {rs[0]['batch']} [{code}]",
-            f"{rate:,.0f} facts/s (runs: {rates}); {_median(rs, 'per_fact'):.2f} statements/fact",
+            f"{rate:,.0f} facts/s (runs: {rates}); {_median(rs, 'per_fact'):.3f} statements/fact; "
+            f"CPU {_median(rs, 'cpu_us_per_fact'):.0f} µs/fact",
             target,
             rate >= TARGET_FACTS if target else None,
         )
@@ -364,6 +376,7 @@ def run(args: argparse.Namespace) -> common.Results:
                 f"({r['parked']} parked, {r['failed']} failed), "
                 f"{r['messages']:,} messages (expected {r['expected_messages']:,}), "
                 f"{r['conversations']:,} conversations{per_worker}; "
+                f"CPU {r['cpu_us_per_fact']:.0f} µs/fact (database {r['server_seconds']:.1f} s of it); "
                 f"{r['cores_ours']:.2f} cores ours, {r['cores_other']:.2f} cores other processes"
                 + (" -- WRONG RESULT" if wrong else "")
             )

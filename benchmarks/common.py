@@ -268,10 +268,10 @@ def workdir(keep: bool = False) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def wacoex_server(
-    work: Path, *, worker: bool, extra_args: list[str] | None = None
+    work: Path, *, worker: bool, extra_args: list[str] | None = None, db_url: str | None = None
 ) -> Iterator[tuple[Server, str]]:
-    """`wacoex serve` for real, on a fresh SQLite file; yields the server and its database URL."""
-    db_url = f"sqlite:///{work / 'wacoex.db'}"
+    """`wacoex serve` for real, on `db_url` (an empty database) or a fresh SQLite file in `work`."""
+    db_url = db_url or f"sqlite:///{work / 'wacoex.db'}"
     prepare_database(db_url)
     port = free_port()
     wacoex = str(Path(PYTHON).parent / "wacoex")
@@ -310,6 +310,28 @@ def process_seconds(pid: int) -> float:
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def database_backends(db_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the database of `db_url` (same machine)."""
+    if not db_url.startswith("postgres"):
+        return {}
+    name = db_url.rsplit("/", 1)[-1].split("?", 1)[0]
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if title.startswith("postgres: ") and f" {name} " in title:
+                found[int(entry.name)] = process_seconds(int(entry.name))
+    return found
+
+
+def backend_seconds(before: dict[int, float], db_url: str) -> float:
+    """CPU seconds the database's backends used since `before` (backends started since count whole)."""
+    after = database_backends(db_url)
+    return sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
 
 
 class CpuMeter:
