@@ -106,10 +106,12 @@ def batch_webhook(k: int, pool: int) -> tuple[bytes, int]:
     return orjson.dumps(body), 3 + len(statuses) + 1
 
 
-def settings_for(db_url: str, work: Path, batch: int | None) -> Any:
+def settings_for(db_url: str, work: Path, batch: int | None, budget_ms: int | None = None) -> Any:
     from wacoex.config import Settings
 
-    extra = {"worker_batch": batch} if batch else {}
+    extra: dict[str, Any] = {"worker_batch": batch} if batch else {}
+    if budget_ms:
+        extra["apply_lock_budget_ms"] = budget_ms
     return Settings(
         database_url=db_url,
         app_secrets=[common.APP_SECRET],
@@ -179,6 +181,8 @@ def _with_workers(container: Any, db_url: str, work: Path, bodies: list[bytes], 
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
     if args.batch:
         env["WACOEX_WORKER_BATCH"] = str(args.batch)
+    if args.lock_budget_ms:
+        env["WACOEX_APPLY_LOCK_BUDGET_MS"] = str(args.lock_budget_ms)
     children = []
     for i in range(args.workers):
         report = work / f"worker{i}.json"
@@ -244,7 +248,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     del built
     with common.workdir() as work, common.database(args.engine, work) as db_url:
         common.prepare_database(db_url)
-        container = build(settings_for(db_url, work, args.batch), migrate=False)
+        container = build(settings_for(db_url, work, args.batch, args.lock_budget_ms), migrate=False)
         # A receipt that fails is logged at WARNING on every attempt; the counts below say it once.
         logging.getLogger("wacoex").setLevel(logging.ERROR)
         try:
@@ -316,6 +320,8 @@ def _child_args(args: argparse.Namespace) -> list[str]:
     out += ["--workers", str(args.workers)]
     if args.batch:
         out += ["--batch", str(args.batch)]
+    if args.lock_budget_ms:
+        out += ["--lock-budget-ms", str(args.lock_budget_ms)]
     if args.profile:
         out.append("--profile")
     if args.logs:
@@ -397,6 +403,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=0, help="wacoex worker processes (0: in-process)")
     parser.add_argument("--batch", type=int, default=0, help="receipts per claim (default: the setting's)")
+    parser.add_argument(
+        "--lock-budget-ms", type=int, default=0, help="apply_lock_budget_ms (default: the setting's)"
+    )
     parser.add_argument("--runs", type=int, default=3, help="rounds per code; medians are reported")
     parser.add_argument("--against", help="another checkout's src/ to measure side by side")
     parser.add_argument("--kinds", action="store_true", help="list the statements by kind")
