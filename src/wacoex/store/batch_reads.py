@@ -124,12 +124,7 @@ def _raw_select(conn: Connection, name: str, keys: Sequence[Any], number_id: Any
         sql += " ORDER BY id FOR UPDATE"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if postgres:
-            # Planned for its values every time: psycopg would prepare it after five runs, and a
-            # generic plan made while the table was young (or never analyzed) scans it whole.
-            cursor.execute(sql, args, prepare=False)
-        else:
-            cursor.execute(sql, args)
+        cursor.execute(sql, args)
         rows = cursor.fetchall()
     finally:
         cursor.close()
