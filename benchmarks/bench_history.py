@@ -226,16 +226,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             posted = post_all(server.port, args)
             server_rss = common.peak_rss_mb(server.pid)
         meter = common.CpuMeter()
-        backends = common.database_backends(db_url)
         applied = apply_in_child(db_url)
-        server_cpu = common.backend_seconds(backends, db_url)
         _ours, other = meter.stop()
     return {
         "code": info["code"].rsplit("(", 1)[-1].rstrip(")"),
         "posted": posted,
         "applied": applied,
         "server_rss": server_rss,
-        "database_cpu_seconds": server_cpu,
         # The apply child's CPU is not ours here (it exited): "other" holds it and the database.
         "cores_other_and_apply": other,
         "load": common.load_average(),
@@ -314,7 +311,7 @@ def run(args: argparse.Namespace) -> common.Results:
                 f"{posted['wall_seconds']:.1f} s; apply {applied['seconds']:.1f} s, seconds per chunk "
                 f"first/middle/last 10 %: {chunks['first']:.3f} / {chunks['middle']:.3f} / "
                 f"{chunks['last']:.3f}; peak RSS {applied['peak_rss_mb']:,.0f} MB (server "
-                f"{r['server_rss']:,.0f} MB); database CPU {r['database_cpu_seconds']:.1f} s; "
+                f"{r['server_rss']:,.0f} MB); "
                 f"{posted['acked']}/{posted['webhooks']} acked, {applied['done']} receipts applied "
                 f"({applied['parked']} parked), {applied['messages']:,} of {posted['messages']:,} "
                 f"messages; per phase (phase, imported, progress): {applied['phases']}; "
