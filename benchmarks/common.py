@@ -225,6 +225,37 @@ def prepare_database(db_url: str) -> None:
     engine.dispose()
 
 
+POSTGRES_ADMIN_URL = os.environ.get(
+    "WACOEX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "wacoex_bench") -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one run; dropped afterwards (even if clients remain)."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def database(engine: str, work: Path) -> Iterator[str]:
+    """The URL of a fresh database: a SQLite file in `work`, or a new PostgreSQL database."""
+    if engine == "postgres":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{work / 'wacoex.db'}"
+
+
 @contextlib.contextmanager
 def workdir(keep: bool = False) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="wacoex-bench-"))
@@ -237,10 +268,10 @@ def workdir(keep: bool = False) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def wacoex_server(
-    work: Path, *, worker: bool, extra_args: list[str] | None = None
+    work: Path, *, worker: bool, extra_args: list[str] | None = None, db_url: str | None = None
 ) -> Iterator[tuple[Server, str]]:
-    """`wacoex serve` for real, on a fresh SQLite file; yields the server and its database URL."""
-    db_url = f"sqlite:///{work / 'wacoex.db'}"
+    """`wacoex serve` for real, on `db_url` (an empty database) or a fresh SQLite file in `work`."""
+    db_url = db_url or f"sqlite:///{work / 'wacoex.db'}"
     prepare_database(db_url)
     port = free_port()
     wacoex = str(Path(PYTHON).parent / "wacoex")
@@ -279,6 +310,28 @@ def process_seconds(pid: int) -> float:
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def database_backends(db_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the database of `db_url` (same machine)."""
+    if not db_url.startswith("postgres"):
+        return {}
+    name = db_url.rsplit("/", 1)[-1].split("?", 1)[0]
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if title.startswith("postgres: ") and f" {name} " in title:
+                found[int(entry.name)] = process_seconds(int(entry.name))
+    return found
+
+
+def backend_seconds(before: dict[int, float], db_url: str) -> float:
+    """CPU seconds the database's backends used since `before` (backends started since count whole)."""
+    after = database_backends(db_url)
+    return sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
 
 
 class CpuMeter:

@@ -25,7 +25,7 @@ import common
 
 FULL = {
     "ack": ["--requests", "20000", "--connections", "64", "--rate", "1000", "--seconds", "10"],
-    "apply": ["--receipts", "3000", "--contacts", "5000"],
+    "apply": ["--receipts", "6000", "--contacts", "5000", "--runs", "1"],
     "history": ["--messages", "1000000", "--per-webhook", "3000", "--threads", "2000"],
 }
 QUICK = {
@@ -41,7 +41,7 @@ QUICK = {
         "--warmup",
         "300",
     ],
-    "apply": ["--receipts", "300", "--contacts", "500"],
+    "apply": ["--receipts", "300", "--contacts", "500", "--runs", "1"],
     "history": ["--messages", "30000", "--per-webhook", "3000", "--threads", "100"],
 }
 

@@ -38,6 +38,7 @@ from wacoex.services.ports import (
     MessageRow,
     NumberRef,
 )
+from wacoex.store import batch_reads as reads
 from wacoex.store import batch_sql as sql
 from wacoex.store.contact_merges import SqlContacts
 from wacoex.store.engine import now_ms
@@ -69,7 +70,7 @@ class BatchRepository:
     def _forget(self) -> None:
         """Drop everything read (not what is pending)."""
         self._numbers: dict[str, NumberRef | None] = {}
-        self._contacts: dict[int, sql.ContactState] = {}
+        self._contacts: dict[int, reads.ContactState] = {}
         self._by_user: dict[tuple[int, str], int | None] = {}
         self._by_phone: dict[tuple[int, str], int | None] = {}
         self._by_alias: dict[tuple[int, str], int | None] = {}
@@ -124,7 +125,7 @@ class BatchRepository:
 
     def _read_numbers(self, pnids: Sequence[str]) -> None:
         self.statements += 1
-        found = sql.numbers_by_pnid(self.conn, pnids)
+        found = reads.numbers_by_pnid(self.conn, pnids)
         for pnid in pnids:
             self._numbers[pnid] = found.get(pnid)
 
@@ -133,7 +134,7 @@ class BatchRepository:
         keys = [k for k in phones if (number_id, k) not in self._by_phone]
         if not users and not keys:
             return
-        rows, aliases, self_statements = sql.contacts_by(self.conn, number_id, users, keys)
+        rows, aliases, self_statements = reads.contacts_by(self.conn, number_id, users, keys)
         self.statements += self_statements
         for row in rows:
             self._remember_contact(row)
@@ -147,11 +148,11 @@ class BatchRepository:
         fresh = [r.id for r in rows if (number_id, r.id) not in self._conversations]
         if fresh:
             self.statements += 1
-            found = sql.conversations_of(self.conn, number_id, fresh)
+            found = reads.conversations_of(self.conn, number_id, fresh)
             for contact_id in fresh:
                 self._conversations[(number_id, contact_id)] = found.get(contact_id)
 
-    def _remember_contact(self, row: sql.ContactState) -> None:
+    def _remember_contact(self, row: reads.ContactState) -> None:
         self._contacts[row.id] = row
         if row.user_id:
             self._by_user[(row.number_id, row.user_id)] = row.id
@@ -162,7 +163,7 @@ class BatchRepository:
         wanted = [w for w in wamids if (number_id, w) not in self._messages]
         if not wanted:
             return
-        found, statements = sql.messages_by_wamid(self.conn, number_id, wanted)
+        found, statements = reads.messages_by_wamid(self.conn, number_id, wanted)
         self.statements += statements
         for wamid in wanted:
             message = found.get(wamid)
@@ -170,10 +171,10 @@ class BatchRepository:
             if message is not None:
                 self._message_by_id[message.id] = message
 
-    def _read_contact(self, contact_id: int) -> sql.ContactState:
+    def _read_contact(self, contact_id: int) -> reads.ContactState:
         """A contact the services know by id only (read in an earlier transaction)."""
         self.statements += 1
-        row = sql.contact_by_id(self.conn, contact_id)
+        row = reads.contact_by_id(self.conn, contact_id)
         if row is None:
             raise LookupError(f"contact {contact_id} does not exist")
         self._remember_contact(row)
@@ -181,7 +182,7 @@ class BatchRepository:
 
     def _read_message(self, message_id: int) -> ExistingMessage:
         self.statements += 1
-        found = sql.message_by_id(self.conn, message_id)
+        found = reads.message_by_id(self.conn, message_id)
         if found is None:
             raise LookupError(f"message {message_id} does not exist")
         number_id, wamid, message = found
@@ -264,11 +265,11 @@ class BatchRepository:
         contact_id = self._ids.next("contacts")
         values = sql.new_contact(contact_id, number_id, wa_id, key, user_id, profile_name, at)
         self._new_contacts[contact_id] = values
-        self._remember_contact(sql.ContactState.of(values))
+        self._remember_contact(reads.ContactState.of(values))
         self._conversations[(number_id, contact_id)] = None
         return contact_id
 
-    def _update_contact(self, row: sql.ContactState, updates: dict[str, Any]) -> None:
+    def _update_contact(self, row: reads.ContactState, updates: dict[str, Any]) -> None:
         row.absorb(updates)
         self._remember_contact(row)
         target = self._new_contacts.get(row.id)
@@ -287,7 +288,7 @@ class BatchRepository:
         key = (number_id, contact_id)
         if key not in self._conversations:
             self.statements += 1
-            self._conversations[key] = sql.conversations_of(self.conn, number_id, [contact_id]).get(
+            self._conversations[key] = reads.conversations_of(self.conn, number_id, [contact_id]).get(
                 contact_id
             )
         found = self._conversations[key]

@@ -1,4 +1,4 @@
-"""The statements of set-wise apply: a query per kind of lookup, an executemany per kind of write.
+"""The writes of set-wise apply: a statement per kind of write (the reads: store/batch_reads.py).
 
 Also the one place a message row and its columns meet: `full_message` (row -> columns, defaults)
 and `existing_of` / `absorb` (columns -> what the services see of a stored message).
@@ -8,181 +8,30 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from wacoex.domain import limits
 from wacoex.domain.conversation import window_expiry
 from wacoex.domain.enums import STATUS_RANK
-from wacoex.services.ports import ConversationDelta, EventRow, ExistingMessage, NumberRef
-from wacoex.store.numbers import number_ref
-from wacoex.store.tables import contact_aliases, contacts, conversations, messages, metadata, numbers
+from wacoex.services.ports import ConversationDelta, EventRow, ExistingMessage
+from wacoex.store.tables import conversations, messages, metadata
 
 _B = sa.bindparam
-_m, _k, _cv, _a = messages.c, contacts.c, conversations.c, contact_aliases.c
-_IN_CHUNK = 500  # values per IN (...) on SQLite; PostgreSQL takes one array
+_m, _cv = messages.c, conversations.c
 
 MESSAGE_COLUMNS = [c.name for c in messages.columns if c.name != "id"]
 MESSAGE_DEFAULTS: dict[str, Any] = {name: None for name in MESSAGE_COLUMNS}
 MESSAGE_DEFAULTS.update(placeholder=False, edited=False, revoked=False, media_attempts=0, media_next_at=0)
-_EXISTING_FIELDS = frozenset(f.name for f in fields(ExistingMessage))
+EXISTING_FIELDS = frozenset(f.name for f in fields(ExistingMessage))
 _JSON = {
     t.name: frozenset(c.name for c in t.columns if isinstance(c.type, sa.JSON))
     for t in metadata.sorted_tables
 }
-
-
-@dataclass(slots=True)
-class ContactState:
-    """A contact as the batch knows it (every column the rules read)."""
-
-    id: int
-    number_id: int
-    wa_id: str | None
-    phone_key: str | None
-    user_id: str | None
-    profile_name: str | None
-    profile_name_at: int | None
-    book_full_name: str | None
-    book_first_name: str | None
-    book_updated_at: int | None
-    book_removed: bool
-
-    @classmethod
-    def of(cls, row: Any) -> ContactState:
-        return cls(**{name: row[name] for name in _CONTACT_FIELDS})
-
-    def absorb(self, values: dict[str, Any]) -> None:
-        for name, value in values.items():
-            if name in _CONTACT_FIELDS:
-                setattr(self, name, value)
-
-
-_CONTACT_FIELDS = tuple(f.name for f in fields(ContactState))
-
-
-def _any(dialect: str, column: Any, name: str) -> Any:
-    """`column IN :name` for a list: one array on PostgreSQL (plans stay right), expanded on SQLite."""
-    if dialect == "postgresql":
-        return column == sa.any_(_B(name, type_=postgresql.ARRAY(column.type)))
-    return column.in_(_B(name, expanding=True))
-
-
-_STATEMENTS: dict[tuple[str, str], Any] = {}
-
-
-def _statement(conn: Connection, name: str) -> Any:
-    dialect = conn.dialect.name
-    stmt = _STATEMENTS.get((dialect, name))
-    if stmt is None:
-        stmt = _STATEMENTS[(dialect, name)] = _BUILD[name](dialect)
-    return stmt
-
-
-def _locked(dialect: str, select: Any, key: Any) -> Any:
-    """Rows the batch will decide on are locked on PostgreSQL, in one order (no deadlock between us)."""
-    if dialect == "postgresql":
-        return select.order_by(key).with_for_update()
-    return select
-
-
-_BUILD: dict[str, Any] = {
-    "numbers": lambda d: sa.select(numbers).where(_any(d, numbers.c.phone_number_id, "keys")),
-    "by_user": lambda d: _locked(
-        d, sa.select(contacts).where(_k.number_id == _B("number_id"), _any(d, _k.user_id, "keys")), _k.id
-    ),
-    "by_phone": lambda d: _locked(
-        d, sa.select(contacts).where(_k.number_id == _B("number_id"), _any(d, _k.phone_key, "keys")), _k.id
-    ),
-    "by_id": lambda d: _locked(d, sa.select(contacts).where(_any(d, _k.id, "keys")), _k.id),
-    "aliases": lambda d: sa.select(_a.phone_key, _a.contact_id).where(
-        _a.number_id == _B("number_id"), _any(d, _a.phone_key, "keys")
-    ),
-    "conversations": lambda d: sa.select(_cv.contact_id, _cv.id).where(
-        _cv.number_id == _B("number_id"), _any(d, _cv.contact_id, "keys")
-    ),
-    "messages": lambda d: _locked(
-        d,
-        sa.select(*(_m[name] for name in ("wamid", *sorted(_EXISTING_FIELDS)))).where(
-            _m.number_id == _B("number_id"), _any(d, _m.wamid, "keys")
-        ),
-        _m.id,
-    ),
-    "message_by_id": lambda d: _locked(
-        d,
-        sa.select(*(_m[name] for name in ("wamid", "number_id", *sorted(_EXISTING_FIELDS)))).where(
-            _any(d, _m.id, "keys")
-        ),
-        _m.id,
-    ),
-}
-
-
-def _select(conn: Connection, name: str, keys: Sequence[Any], **params: Any) -> tuple[list[Any], int]:
-    """Rows of statement `name` for `keys` (chunked on SQLite), and how many statements it took."""
-    if not keys:
-        return [], 0
-    stmt = _statement(conn, name)
-    step = len(keys) if conn.dialect.name == "postgresql" else _IN_CHUNK
-    rows: list[Any] = []
-    count = 0
-    for i in range(0, len(keys), step):
-        rows.extend(conn.execute(stmt, {**params, "keys": list(keys[i : i + step])}).mappings())
-        count += 1
-    return rows, count
-
-
-def numbers_by_pnid(conn: Connection, pnids: Sequence[str]) -> dict[str, NumberRef]:
-    rows, _ = _select(conn, "numbers", pnids)
-    return {r["phone_number_id"]: number_ref(r) for r in rows}
-
-
-def contacts_by(
-    conn: Connection, number_id: int, user_ids: Sequence[str], phone_keys: Sequence[str]
-) -> tuple[list[ContactState], dict[str, int], int]:
-    """Contacts by BSUID and by phone key, aliases of old numbers and whom they point at."""
-    found: dict[int, Any] = {}
-    statements = 0
-    for name, keys in (("by_user", user_ids), ("by_phone", phone_keys)):
-        rows, n = _select(conn, name, keys, number_id=number_id)
-        statements += n
-        found.update((r["id"], r) for r in rows)
-    alias_rows, n = _select(conn, "aliases", phone_keys, number_id=number_id)
-    statements += n
-    aliases = {r["phone_key"]: int(r["contact_id"]) for r in alias_rows}
-    targets = sorted({c for c in aliases.values() if c not in found})
-    rows, n = _select(conn, "by_id", targets)
-    statements += n
-    found.update((r["id"], r) for r in rows)
-    return [ContactState.of(r) for r in found.values()], aliases, statements
-
-
-def contact_by_id(conn: Connection, contact_id: int) -> ContactState | None:
-    rows, _ = _select(conn, "by_id", [contact_id])
-    return ContactState.of(rows[0]) if rows else None
-
-
-def message_by_id(conn: Connection, message_id: int) -> tuple[int, str, ExistingMessage] | None:
-    """(number id, wamid, message) of a stored message."""
-    rows, _ = _select(conn, "message_by_id", [message_id])
-    return (int(rows[0]["number_id"]), rows[0]["wamid"], existing_of(rows[0])) if rows else None
-
-
-def conversations_of(conn: Connection, number_id: int, contact_ids: Sequence[int]) -> dict[int, int]:
-    rows, _ = _select(conn, "conversations", contact_ids, number_id=number_id)
-    return {int(r["contact_id"]): int(r["id"]) for r in rows}
-
-
-def messages_by_wamid(
-    conn: Connection, number_id: int, wamids: Sequence[str]
-) -> tuple[dict[str, ExistingMessage], int]:
-    rows, statements = _select(conn, "messages", wamids, number_id=number_id)
-    return {r["wamid"]: existing_of(r) for r in rows}, statements
 
 
 # -- rows -------------------------------------------------------------------------------------------
@@ -213,7 +62,7 @@ def existing_of(row: Any) -> ExistingMessage:
 def absorb(message: ExistingMessage, values: dict[str, Any]) -> None:
     """What a write does to the services' view of the message."""
     for name, value in values.items():
-        if name in _EXISTING_FIELDS:
+        if name in EXISTING_FIELDS:
             setattr(message, name, value)
 
 
@@ -318,7 +167,14 @@ def insert_rows(conn: Connection, table: str, rows: Sequence[dict[str, Any]]) ->
         values.append(record)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, values)
+        if dialect == "postgresql":
+            # COPY: one statement whatever the rows; psycopg's executemany pipelines a Bind and an
+            # Execute per row, most of the apply's time on PostgreSQL (docs/benchmarks.md).
+            with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                for record in values:
+                    copy.write_row(record)
+        else:
+            cursor.executemany(sql, values)
     finally:
         cursor.close()
     return 1
