@@ -1,15 +1,22 @@
 """Ack throughput and latency of `wacoex serve`: signed webhook POSTs acknowledged only once durable.
 
-    .venv/bin/python benchmarks/bench_ack.py [--requests 20000] [--connections 64]
-                                             [--rate 1000] [--seconds 10] [--variants no-worker,worker]
+    .venv/bin/python benchmarks/bench_ack.py [--requests 20000] [--connections 64] [--rate 1000]
+        [--seconds 10] [--rounds 3] [--variants bare,no-worker,worker,pywa]
 
-`wacoex serve` runs for real (uvicorn in a subprocess, a fresh SQLite file, WACOEX_* settings) on
-127.0.0.1, first with `--no-worker` (ingress only), then with the in-process worker applying what
-arrives. The load comes from a second process (`--loadgen`, below): raw HTTP/1.1 on keep-alive
-connections, each request a distinct single-message webhook signed with X-Hub-Signature-256.
-Two loads: as fast as `--connections` connections allow (POSTs/s), then an open-loop fixed rate
-(latency counted from each request's intended send time). Afterwards the server is stopped and the
-number of stored receipts (and, with the worker, messages) must equal the number of 200s.
+Side by side in one run, `--rounds` times in turn (each figure is the median of the rounds):
+- `bare`: a minimal ASGI app (read the body, answer 200, store nothing) under the same uvicorn
+  settings `wacoex serve` uses (`web/server.py`: httptools with the HTTP limits, uvloop, no access
+  log): the floor any Python ingress on this machine stands on;
+- `no-worker`: `wacoex serve --no-worker` (ingress only: verify, group-commit the receipt, 200);
+- `worker`: `wacoex serve`, the default, its `wacoex worker` child applying what arrives;
+- `pywa`: pywa's own FastAPI webhook handler (bench_pywa.py), no persistence.
+Each runs for real in a subprocess on 127.0.0.1 on a fresh SQLite file. The load comes from a second
+process (`--loadgen`, below): raw HTTP/1.1 on keep-alive connections, each request a distinct
+single-message webhook signed with X-Hub-Signature-256. Two loads: as fast as `--connections`
+connections allow (POSTs/s), then an open-loop fixed rate (latency counted from each request's
+intended send time). With the worker, the time from the last POST until every receipt is applied
+is measured too. Afterwards the server is stopped and the number of stored receipts (and, with the
+worker, messages) must equal the number of 200s.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import asyncio
 import json
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -30,6 +38,7 @@ import common
 
 TARGET_POSTS = 3000.0
 TARGET_P99_MS = 25.0
+TARGET_DRAIN_S = 10.0
 
 # -- the load generator (runs in its own process) ------------------------------------------------
 
@@ -239,8 +248,10 @@ class Measurement:
     max_load: Load
     rate_load: Load
     ok: int  # 200s over every load sent to this server, warm-up included
-    server_cores: float
+    server_cores: float  # the server and its children (the worker) during the max run
+    other_cores: float  # every other process on the machine during the max run
     background: str
+    check: dict[str, Any] = field(default_factory=dict)
 
 
 def add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -263,11 +274,12 @@ def measure_server(
 ) -> Measurement:
     """Warm up, run at max concurrency, (let `settle` catch up,) then run at the fixed rate."""
     warm = run_load(server.port, requests=args.warmup, connections=args.connections, start=0)
-    meter = common.CpuMeter(server.pid)
-    server_cpu0 = common.process_seconds(server.pid)
+    pids = [server.pid, *common.children(server.pid)]
+    meter = common.CpuMeter(*pids)
+    server_cpu0 = sum(common.process_seconds(p) for p in pids)
     peak = run_load(server.port, requests=args.requests, connections=args.connections, start=10**7)
     ours, other = meter.stop(peak.cpu_seconds)
-    server_cores = (common.process_seconds(server.pid) - server_cpu0) / peak.seconds
+    server_cores = (sum(common.process_seconds(p) for p in pids) - server_cpu0) / peak.seconds
     if settle is not None:
         settle()
     steady = run_load(
@@ -286,9 +298,9 @@ def measure_server(
         rate_load=steady,
         ok=warm.ok + peak.ok + steady.ok,
         server_cores=server_cores,
-        background=f"during the max run the server used {server_cores:.2f} cores, the load generator "
-        f"{peak.cpu_seconds / peak.seconds:.2f}, other processes on the machine {other:.2f} "
-        f"(total {ours + other:.2f})",
+        other_cores=other,
+        background=f"server {server_cores:.2f} cores, load generator "
+        f"{peak.cpu_seconds / peak.seconds:.2f}, other processes {other:.2f} (total {ours + other:.2f})",
     )
 
 
@@ -299,16 +311,16 @@ def _count(db_url: str, sql: str) -> int:
 
 
 def _wait_applied(db_url: str, timeout: float) -> float:
-    """Seconds until the in-process worker has applied every receipt (or `timeout`)."""
+    """Seconds until the worker has applied every receipt (or `timeout`)."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if _count(db_url, "SELECT count(*) FROM receipts WHERE state = 'pending'") == 0:
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     return time.perf_counter() - start
 
 
-def run_wacoex(args: argparse.Namespace, *, worker: bool) -> tuple[Measurement, dict[str, Any]]:
+def run_wacoex(args: argparse.Namespace, *, worker: bool) -> Measurement:
     label = "wacoex serve" + ("" if worker else " --no-worker")
     with common.workdir() as work:
         with common.wacoex_server(work, worker=worker) as (server, db_url):
@@ -317,55 +329,137 @@ def run_wacoex(args: argparse.Namespace, *, worker: bool) -> tuple[Measurement, 
             settle = (lambda: _wait_applied(db_url, timeout=args.settle)) if worker else None
             m = measure_server(server, args, label=label, settle=settle)
             lag = _wait_applied(db_url, timeout=args.settle) if worker else 0.0
-        check = {
+        m.check = {
             "acked": m.ok,
             "receipts": _count(db_url, "SELECT count(*) FROM receipts"),
             "messages": _count(db_url, "SELECT count(*) FROM messages"),
             "applied": _count(db_url, "SELECT count(*) FROM receipts WHERE state = 'done'"),
             "drain_after_load_s": lag,
         }
-    return m, check
+    return m
+
+
+# -- the baseline: a bare ASGI app under the same server -----------------------------------------
+
+
+async def bare_app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    """Reads the request body and answers 200 with wacoex's ack body; stores nothing."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    body = b'{"status":"ok"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _serve_bare(port: int) -> None:
+    from wacoex.config import Settings
+    from wacoex.web import server
+
+    server.run(bare_app, host="127.0.0.1", port=port, settings=Settings())
+
+
+def run_bare(args: argparse.Namespace) -> Measurement:
+    with common.workdir() as work:
+        port = common.free_port()
+        cmd = [common.PYTHON, __file__, "--serve-bare", str(port)]
+        server = common.Server(
+            cmd, common.gateway_env("sqlite://", work), port, "/healthz", work / "bare.log"
+        )
+        server.start()
+        try:
+            m = measure_server(server, args, label="bare ASGI app")
+        finally:
+            server.stop()
+    return m
+
+
+def run_pywa(args: argparse.Namespace) -> Measurement:
+    import bench_pywa
+
+    with common.workdir() as work, bench_pywa.pywa_server(work) as server:
+        m = measure_server(server, args, label="pywa 4.5.0 (no persistence)")
+    return m
+
+
+# -- side by side --------------------------------------------------------------------------------
+
+NAMES = {"bare": "bare ASGI", "no-worker": "serve --no-worker", "worker": "serve (default)", "pywa": "pywa"}
+
+
+def _median_run(runs: list[Measurement]) -> Measurement:
+    """The round whose fixed-rate p99 is the median one (its other figures come with it)."""
+    return sorted(runs, key=lambda m: m.rate_load.p99)[len(runs) // 2]
+
+
+def _figures(values: list[float], fmt: str) -> str:
+    shown = ", ".join(fmt.format(v) for v in values)
+    return fmt.format(statistics.median(values)) + (f" ({shown})" if len(values) > 1 else "")
 
 
 def run(args: argparse.Namespace) -> common.Results:
-    results = common.Results()
-    for variant in args.variants.split(","):
-        worker = variant == "worker"
-        m, check = run_wacoex(args, worker=worker)
-        name = "with worker" if worker else "--no-worker"
-        results.add(
-            f"Ack throughput ({name}, {args.connections} conns)",
-            f"{m.max_load.rate:,.0f} POSTs/s",
-            f">= {TARGET_POSTS:,.0f}/s",
-            m.max_load.rate >= TARGET_POSTS,
-        )
-        results.add(
-            f"Ack latency at {args.rate:,.0f}/s ({name})",
-            f"p50 {m.rate_load.p50:.1f} ms, p99 {m.rate_load.p99:.1f} ms",
-            f"p99 <= {TARGET_P99_MS:.0f} ms",
-            m.rate_load.p99 <= TARGET_P99_MS,
-        )
-        durable = check["receipts"] == check["acked"]
-        detail = f"{check['receipts']:,} receipts stored / {check['acked']:,} acked"
-        if worker:
-            # Every applied receipt holds one message; receipts not applied yet are still pending.
-            durable = durable and check["messages"] == check["applied"]
-            detail += f", {check['applied']:,} applied ({check['messages']:,} messages)"
-        results.add(f"Durability ({name})", detail, "stored == acked", durable)
-        note = (
-            f"{m.label}: {m.background}; max-run latency p50 {m.max_load.p50:.1f} ms "
-            f"p99 {m.max_load.p99:.1f} ms"
-        )
-        if worker:
-            if check["applied"] == check["acked"]:
-                note += f"; worker finished applying {check['drain_after_load_s']:.1f} s after the last POST"
+    variants = args.variants.split(",")
+    runs: dict[str, list[Measurement]] = {v: [] for v in variants}
+    for _ in range(args.rounds):
+        for variant in variants:
+            if variant == "bare":
+                runs[variant].append(run_bare(args))
+            elif variant == "pywa":
+                runs[variant].append(run_pywa(args))
             else:
-                note += (
-                    f"; the worker had applied {check['applied']:,} of {check['acked']:,} receipts "
-                    f"{check['drain_after_load_s']:.0f} s after the last POST"
+                runs[variant].append(run_wacoex(args, worker=variant == "worker"))
+    results = common.Results()
+    for variant in variants:
+        ms, name = runs[variant], NAMES[variant]
+        wacoex = variant in ("no-worker", "worker")
+        rates = [m.max_load.rate for m in ms]
+        results.add(
+            f"Ack throughput, {name}, {args.connections} conns",
+            _figures(rates, "{:,.0f}") + " POSTs/s",
+            f">= {TARGET_POSTS:,.0f}/s" if wacoex else "",
+            statistics.median(rates) >= TARGET_POSTS if wacoex else None,
+        )
+        p99s = [m.rate_load.p99 for m in ms]
+        results.add(
+            f"Ack latency at {args.rate:,.0f}/s, {name}",
+            f"p50 {statistics.median(m.rate_load.p50 for m in ms):.1f} ms, p99 "
+            + _figures(p99s, "{:.1f}")
+            + " ms",
+            f"p99 <= {TARGET_P99_MS:.0f} ms" if wacoex else "",
+            statistics.median(p99s) <= TARGET_P99_MS if wacoex else None,
+        )
+        if wacoex:
+            durable = all(m.check["receipts"] == m.check["acked"] for m in ms)
+            acked = sum(m.check["acked"] for m in ms)
+            detail = f"{sum(m.check['receipts'] for m in ms):,} receipts stored / {acked:,} acked"
+            if variant == "worker":
+                # Every applied receipt holds one message; receipts not applied yet are still pending.
+                durable = durable and all(m.check["messages"] == m.check["applied"] for m in ms)
+                applied = sum(m.check["applied"] for m in ms)
+                detail += f", {applied:,} applied ({sum(m.check['messages'] for m in ms):,} messages)"
+                drains = [m.check["drain_after_load_s"] for m in ms]
+                results.add(
+                    f"Applied after the load stops, {name}",
+                    _figures(drains, "{:.1f}") + " s",
+                    f"<= {TARGET_DRAIN_S:.0f} s",
+                    applied == acked and max(drains) <= TARGET_DRAIN_S,
                 )
-        results.notes.append(note)
-        results.data[f"wacoex-{variant}"] = m
+            results.add(f"Durability, {name}", detail, "stored == acked", durable)
+        for i, m in enumerate(ms, 1):
+            results.notes.append(
+                f"{m.label}, round {i}: during the max run {m.background}; max-run latency "
+                f"p50 {m.max_load.p50:.1f} ms p99 {m.max_load.p99:.1f} ms; at {m.rate_load.mode} "
+                f"p50 {m.rate_load.p50:.1f} p90 {m.rate_load.p90:.1f} p99 {m.rate_load.p99:.1f} "
+                f"max {m.rate_load.max:.1f} ms"
+            )
+        key = "pywa" if variant == "pywa" else f"wacoex-{variant}"
+        results.data[key] = _median_run(ms)
     return results
 
 
@@ -373,10 +467,22 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--loadgen":
         _loadgen_main(sys.argv[2:])
         return
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-bare":
+        _serve_bare(int(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_load_options(parser)
-    parser.add_argument("--variants", default="no-worker,worker", help="comma-separated: no-worker, worker")
+    add_variant_options(parser)
     run(parser.parse_args()).print()
+
+
+def add_variant_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--variants",
+        default="bare,no-worker,worker,pywa",
+        help="comma-separated, measured in this order each round: bare, no-worker, worker, pywa",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every variant (medians reported)")
 
 
 if __name__ == "__main__":

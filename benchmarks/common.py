@@ -308,6 +308,17 @@ def process_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / _TICK
 
 
+def children(pid: int) -> list[int]:
+    """Live child processes of `pid` (the worker `wacoex serve` supervises)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 

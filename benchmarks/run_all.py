@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--json results.json]
 
-Runs bench_ack (wacoex serve --no-worker, then with the worker), bench_pywa (the same load against
-pywa's FastAPI handler), bench_apply and bench_history, then prints the machine, a Markdown table of
+
+
 results against the issue's targets and notes (durability checks, CPU used by other processes).
 Sizes keep the whole run to about ten minutes on a 2-core machine; `--quick` is a one-minute smoke run.
 Each script also runs alone with its own `--help`.
@@ -20,11 +20,21 @@ from typing import Any
 import bench_ack
 import bench_apply
 import bench_history
-import bench_pywa
 import common
 
 FULL = {
-    "ack": ["--requests", "20000", "--connections", "64", "--rate", "1000", "--seconds", "10"],
+    "ack": [
+        "--requests",
+        "20000",
+        "--connections",
+        "64",
+        "--rate",
+        "1000",
+        "--seconds",
+        "10",
+        "--rounds",
+        "3",
+    ],
     "apply": ["--receipts", "6000", "--contacts", "5000", "--runs", "1"],
     "history": ["--messages", "1000000", "--per-webhook", "3000", "--threads", "2000"],
 }
@@ -40,6 +50,8 @@ QUICK = {
         "3",
         "--warmup",
         "300",
+        "--rounds",
+        "1",
     ],
     "apply": ["--receipts", "300", "--contacts", "500", "--runs", "1"],
     "history": ["--messages", "30000", "--per-webhook", "3000", "--threads", "100"],
@@ -54,7 +66,7 @@ def _args(add: Any, argv: list[str]) -> argparse.Namespace:
 
 def _ack_options(parser: argparse.ArgumentParser) -> None:
     bench_ack.add_load_options(parser)
-    parser.add_argument("--variants", default="no-worker,worker")
+    bench_ack.add_variant_options(parser)
 
 
 def main() -> None:
@@ -62,7 +74,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about a minute")
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument(
-        "--only", default="ack,pywa,apply,history", help="comma-separated subset of ack,pywa,apply,history"
+        "--only", default="ack,apply,history", help="comma-separated subset of ack,apply,history"
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -78,7 +90,6 @@ def main() -> None:
     timings: dict[str, float] = {}
     steps = [
         ("ack", lambda: bench_ack.run(_args(_ack_options, sizes["ack"]))),
-        ("pywa", lambda: bench_pywa.run(_args(bench_ack.add_load_options, sizes["ack"]))),
         ("apply", lambda: bench_apply.run(_args(bench_apply.add_options, sizes["apply"]))),
         ("history", lambda: bench_history.run(_args(bench_history.add_options, sizes["history"]))),
     ]
