@@ -169,10 +169,17 @@ def contacts_by(
     """Contacts by BSUID and by phone key, aliases of old numbers and whom they point at."""
     found: dict[int, Any] = {}
     statements = 0
-    for name, keys in (("by_user", user_ids), ("by_phone", phone_keys)):
-        rows, n = _select(conn, name, keys, number_id=number_id)
-        statements += n
-        found.update((r["id"], r) for r in rows)
+    if conn.dialect.name == "postgresql" and user_ids and phone_keys:
+        # One statement, so the rows are locked in one id order: locking by BSUID and then by phone
+        # in two statements let two workers each hold what the other waited for (a deadlock,
+        # detected only after PostgreSQL's deadlock_timeout).
+        found.update((r["id"], r) for r in _contacts_by_either(conn, number_id, user_ids, phone_keys))
+        statements += 1
+    else:
+        for name, keys in (("by_user", user_ids), ("by_phone", phone_keys)):
+            rows, n = _select(conn, name, keys, number_id=number_id)
+            statements += n
+            found.update((r["id"], r) for r in rows)
     alias_rows, n = _select(conn, "aliases", phone_keys, number_id=number_id)
     statements += n
     aliases = {r["phone_key"]: int(r["contact_id"]) for r in alias_rows}
@@ -192,6 +199,21 @@ def message_by_id(conn: Connection, message_id: int) -> tuple[int, str, Existing
     """(number id, wamid, message) of a stored message."""
     rows, _ = _select(conn, "message_by_id", [message_id])
     return (int(rows[0]["number_id"]), rows[0]["wamid"], existing_of(rows[0])) if rows else None
+
+
+def _contacts_by_either(
+    conn: Connection, number_id: int, user_ids: Sequence[str], phone_keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    sql = (
+        f"SELECT {', '.join(_CONTACT_COLUMNS)} FROM contacts WHERE number_id = %s"
+        " AND (user_id = ANY(%s) OR phone_key = ANY(%s)) ORDER BY id FOR UPDATE"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, [number_id, list(user_ids), list(phone_keys)])
+        return [dict(zip(_CONTACT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def conversations_of(conn: Connection, number_id: int, contact_ids: Sequence[int]) -> dict[int, int]:
