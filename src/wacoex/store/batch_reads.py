@@ -123,6 +123,17 @@ def _raw_select(conn: Connection, name: str, keys: Sequence[Any], number_id: Any
     sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {' AND '.join(where)}"
     if postgres and locked:
         sql += " ORDER BY id FOR UPDATE"
+    if postgres and name == "messages":
+        # One index lookup per wamid, whatever the statistics: on a table never analyzed (a young
+        # one, or autovacuum off) `number_id = $1 AND wamid = ANY($2)` was planned as a scan of
+        # every message of the number (228 ms at 500k rows against 17 ms this way). Locked in
+        # wamid order: the same order for every worker.
+        sql = (
+            f"SELECT {', '.join('m.' + n for n in names)} FROM unnest(%s::text[]) AS w(wamid)"
+            f" CROSS JOIN LATERAL (SELECT * FROM {table.name} WHERE number_id = %s"
+            " AND wamid = w.wamid FOR UPDATE) AS m"
+        )
+        args = [sorted(keys), number_id]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, args)
