@@ -65,7 +65,9 @@ class BatchState:
         rows, aliases, self_statements = reads.contacts_by(self.conn, number_id, users, keys)
         self.statements += self_statements
         for row in rows:
-            self._remember_contact(row)
+            # A contact the batch already holds is newer in memory (changes not written yet) than
+            # the row just read: keep it.
+            self._remember_contact(self._contacts.get(row.id, row))
         for key, contact_id in aliases.items():
             self._by_alias[(number_id, key)] = contact_id
         for u in users:
