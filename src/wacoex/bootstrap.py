@@ -85,10 +85,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         policy,
         now_ms,
         peek=sql_receipt_peek(read_engine),
-        # SQLite has one write lock, which webhooks being stored wait for: bound how long apply holds
-        # it. PostgreSQL writers wait only for the rows they share, and a bound there only cut a batch
-        # that had waited for another worker's rows to one receipt (docs/benchmarks.md).
-        lock_budget=settings.apply_lock_budget_ms / 1000 if settings.is_sqlite else None,
+        # On PostgreSQL too: it is also how soon a worker asked to stop stops (without it two workers
+        # were no faster, docs/benchmarks.md).
+        lock_budget=settings.apply_lock_budget_ms / 1000,
         yield_to=priority.waiting if priority is not None else None,
     )
     wake = Wakeup()
