@@ -33,7 +33,6 @@ from wacoex.services.ports import (
     ConversationDelta,
     EventRow,
     MessageRow,
-    NumberRef,
 )
 from wacoex.store import batch_reads as reads
 from wacoex.store import batch_sql as sql
@@ -47,11 +46,10 @@ from wacoex.store.row_ids import RowIds
 _RANK = {status.value: rank for status, rank in STATUS_RANK.items()}
 
 
-class BatchRepository(BatchState):
+class BatchRepository(BatchState, SqlNumberRecords):
     def __init__(self, conn: Connection) -> None:
         super().__init__(conn)
         self._merge = SqlContacts(conn)
-        self._numbers_sql = SqlNumberRecords(conn)
         self.conversation_aliases = self._merge.conversation_aliases
         self._ids = RowIds(conn)
         self._deferred = False
@@ -90,12 +88,6 @@ class BatchRepository(BatchState):
         self._forget()
         self._ids.reset()
         return self._merge
-
-    def numbers_by_display(self, display: str) -> list[NumberRef]:
-        return self._numbers_sql.numbers_by_display(display)
-
-    def numbers_by_waba(self, waba_id: str) -> list[NumberRef]:
-        return self._numbers_sql.numbers_by_waba(waba_id)
 
     # -- contacts and conversations --------------------------------------------------------------
 
@@ -289,45 +281,14 @@ class BatchRepository(BatchState):
     ) -> None:
         self._unknowns.append(sql.unknown_row(receipt_id, field, phone_number_id, reason, raw, at))
 
-    # -- written at once (no row of theirs is pending) ---------------------------------------------
-
-    def record_history_chunk(
-        self,
-        number_id: int,
-        phase: int,
-        chunk_order: int | None,
-        progress: int | None,
-        imported: int,
-        threads: int,
-        at: int,
-    ) -> None:
-        self._numbers_sql.record_history_chunk(number_id, phase, chunk_order, progress, imported, threads, at)
+    # A number's records (history progress, states, account events) are written at once by
+    # SqlNumberRecords: nothing pending refers to them. A state change makes the numbers read stale.
 
     def move_number_state(
         self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
     ) -> bool:
         self._numbers.clear()
-        return self._numbers_sql.move_number_state(number_id, state, reason, initiated_by, changed_at)
-
-    def move_history_state(
-        self, number_id: int, sources: Sequence[str], state: str, values: dict[str, Any]
-    ) -> bool:
-        return self._numbers_sql.move_history_state(number_id, sources, state, values)
-
-    def record_account_event(
-        self,
-        number_id: int,
-        event: str,
-        occurred_at: int,
-        reason: str | None,
-        initiated_by: str | None,
-        applied: bool,
-        raw: Any,
-        at: int,
-    ) -> bool:
-        return self._numbers_sql.record_account_event(
-            number_id, event, occurred_at, reason, initiated_by, applied, raw, at
-        )
+        return super().move_number_state(number_id, state, reason, initiated_by, changed_at)
 
     # -- the writes ---------------------------------------------------------------------------------
 

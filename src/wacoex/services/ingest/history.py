@@ -41,15 +41,7 @@ def history_chunk(run: Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
         if conv is None:
             record_own_number(run, number, "history", hm.raw)
             continue
-        row = base_row(
-            run,
-            number,
-            wamid=hm.wamid,
-            type_=hm.type,
-            content=hm.content,
-            text=hm.text,
-            timestamp=hm.timestamp,
-        )
+        row = base_row(run, number, hm)
         hstatus = (hm.history_status or "").upper() or None
         # Without (or with an unknown) history_context the message was at least sent: status is
         # never null, and history_status keeps what WhatsApp said (or null).
@@ -88,15 +80,7 @@ def history_media(run: Run, number: NumberRef, hm: f.HistoryMedia) -> None:
     conv = None
     if not outbound:
         conv = conversation(run, number, wa_id=hm.from_number, user_id=None, at=at_ms(run, hm.timestamp))
-    row = base_row(
-        run,
-        number,
-        wamid=hm.wamid,
-        type_=hm.type,
-        content=hm.content,
-        text=hm.text,
-        timestamp=hm.timestamp,
-    )
+    row = base_row(run, number, hm)
     # The chunk, if it comes later, is authoritative for the status (see _merge); until then the
     # follow-up's own direction gives one, so no history message is ever without a status.
     row.update(

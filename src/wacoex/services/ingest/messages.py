@@ -25,16 +25,9 @@ from wacoex.services.ingest.run import Prepared, Run, record_own_number
 from wacoex.services.ports import EventRow, ExistingMessage, NumberRef
 
 
-def base_row(
-    run: Run,
-    number: NumberRef,
-    *,
-    wamid: str,
-    type_: str,
-    content: Any,
-    text: str | None,
-    timestamp: int | None,
-) -> dict[str, Any]:
+def base_row(run: Run, number: NumberRef, item: Any) -> dict[str, Any]:
+    """The columns every message row has, from an item with wamid, type, content, text and timestamp."""
+    wamid, type_, content, text, timestamp = item.wamid, item.type, item.content, item.text, item.timestamp
     media_id = None
     media_state = None
     if type_ in MEDIA_TYPES and isinstance(content, dict):
@@ -73,15 +66,7 @@ def live_row(
     **extra: Any,
 ) -> dict[str, Any]:
     """The row of a live message (a customer's or an echo) in its conversation."""
-    row = base_row(
-        run,
-        number,
-        wamid=item.wamid,
-        type_=item.type,
-        content=item.content,
-        text=item.text,
-        timestamp=item.timestamp,
-    )
+    row = base_row(run, number, item)
     row.update(
         conversation_id=conv,
         direction=direction,
