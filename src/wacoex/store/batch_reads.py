@@ -77,16 +77,20 @@ _BUILD: dict[str, Any] = {
 }
 
 
-# name -> (table, columns read, key column, filtered by number_id, locked on PostgreSQL)
+# name -> (table, columns read, key column, filtered by number_id, locked on PostgreSQL, probed
+# one key at a time on PostgreSQL)
 _CONTACT_COLUMNS = tuple(c.name for c in contacts.columns)
-_RAW: dict[str, tuple[sa.Table, tuple[str, ...], str, bool, bool]] = {
-    "by_user": (contacts, _CONTACT_COLUMNS, "user_id", True, True),
-    "by_phone": (contacts, _CONTACT_COLUMNS, "phone_key", True, True),
-    "by_id": (contacts, _CONTACT_COLUMNS, "id", False, True),
-    "aliases": (contact_aliases, ("phone_key", "contact_id"), "phone_key", True, False),
-    "conversations": (conversations, ("contact_id", "id"), "contact_id", True, False),
-    "messages": (messages, ("wamid", *sorted(EXISTING_FIELDS)), "wamid", True, True),
-    "message_by_id": (messages, ("wamid", "number_id", *sorted(EXISTING_FIELDS)), "id", False, True),
+_RAW: dict[str, tuple[sa.Table, tuple[str, ...], str, bool, bool, bool]] = {
+    "by_user": (contacts, _CONTACT_COLUMNS, "user_id", True, True, False),
+    "by_phone": (contacts, _CONTACT_COLUMNS, "phone_key", True, True, False),
+    "by_id": (contacts, _CONTACT_COLUMNS, "id", False, True, False),
+    "aliases": (contact_aliases, ("phone_key", "contact_id"), "phone_key", True, False, False),
+    "conversations": (conversations, ("contact_id", "id"), "contact_id", True, False, False),
+    # Probed: on a table never analyzed (young, or autovacuum off) `number_id = $1 AND wamid =
+    # ANY($2)` was planned as a scan of every message of the number (228 ms at 500k rows, 17 ms
+    # probed); rows are then locked in key order, the same for every worker.
+    "messages": (messages, ("wamid", *sorted(EXISTING_FIELDS)), "wamid", True, True, True),
+    "message_by_id": (messages, ("wamid", "number_id", *sorted(EXISTING_FIELDS)), "id", False, True, False),
 }
 
 
@@ -106,41 +110,44 @@ _DECODERS = {name: _decoders(table, cols) for name, (table, cols, *_rest) in _RA
 
 
 def _raw_select(conn: Connection, name: str, keys: Sequence[Any], number_id: Any) -> list[dict[str, Any]]:
-    table, names, key, by_number, locked = _RAW[name]
-    postgres = conn.dialect.name == "postgresql"
-    mark = "%s" if postgres else "?"
-    where: list[str] = []
-    args: list[Any] = []
-    if by_number:
-        where.append(f"number_id = {mark}")
-        args.append(number_id)
-    if postgres:
-        where.append(f"{key} = ANY(%s)")
-        args.append(list(keys))
-    else:
-        where.append(f"{key} IN ({', '.join('?' * len(keys))})")
-        args.extend(keys)
-    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {' AND '.join(where)}"
-    if postgres and locked:
-        sql += " ORDER BY id FOR UPDATE"
-    if postgres and name == "messages":
-        # One index lookup per wamid, whatever the statistics: on a table never analyzed (a young
-        # one, or autovacuum off) `number_id = $1 AND wamid = ANY($2)` was planned as a scan of
-        # every message of the number (228 ms at 500k rows against 17 ms this way). Locked in
-        # wamid order: the same order for every worker.
+    table, names, key, by_number, locked, probed = _RAW[name]
+    if conn.dialect.name != "postgresql":
+        where = [f"{key} IN ({', '.join('?' * len(keys))})"]
+        args: list[Any] = list(keys)
+        if by_number:
+            where.insert(0, "number_id = ?")
+            args.insert(0, number_id)
+        sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {' AND '.join(where)}"
+        return _decoded(name, names, _fetch(conn, sql, args))
+    lock = " FOR UPDATE" if locked else ""
+    number = "number_id = %s AND " if by_number else ""
+    if probed:
         sql = (
-            f"SELECT {', '.join('m.' + n for n in names)} FROM unnest(%s::text[]) AS w(wamid)"
-            f" CROSS JOIN LATERAL (SELECT * FROM {table.name} WHERE number_id = %s"
-            " AND wamid = w.wamid FOR UPDATE) AS m"
+            f"SELECT {', '.join('m.' + n for n in names)} FROM unnest(%s::text[]) AS k(key) CROSS JOIN"
+            f" LATERAL (SELECT * FROM {table.name} WHERE {number}{key} = k.key{lock}) AS m"
         )
-        args = [sorted(keys), number_id]
+        args = [sorted(keys), *([number_id] if by_number else [])]
+    else:
+        order = " ORDER BY id" if locked else ""
+        sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {number}{key} = ANY(%s){order}{lock}"
+        args = [*([number_id] if by_number else []), list(keys)]
+    # psycopg decodes json and boolean itself
+    return [dict(zip(names, row, strict=True)) for row in _fetch(conn, sql, args)]
+
+
+def _fetch(conn: Connection, sql: str, args: Sequence[Any]) -> list[Any]:
+    """Rows of `sql` straight from the driver's cursor, in the connection's transaction."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, args)
-        rows = cursor.fetchall()
+        return list(cursor.fetchall())
     finally:
         cursor.close()
-    decoders = () if postgres else _DECODERS[name]  # psycopg decodes json and boolean itself
+
+
+def _decoded(name: str, names: Sequence[str], rows: list[Any]) -> list[dict[str, Any]]:
+    """SQLite rows as SQLAlchemy would have given them (JSON parsed, 0/1 as booleans)."""
+    decoders = _DECODERS[name]
     out = []
     for row in rows:
         if decoders:
@@ -219,12 +226,8 @@ def _contacts_by_either(
         f"SELECT {', '.join(_CONTACT_COLUMNS)} FROM contacts WHERE number_id = %s"
         " AND (user_id = ANY(%s) OR phone_key = ANY(%s)) ORDER BY id FOR UPDATE"
     )
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, [number_id, list(user_ids), list(phone_keys)])
-        return [dict(zip(_CONTACT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        cursor.close()
+    rows = _fetch(conn, sql, [number_id, list(user_ids), list(phone_keys)])
+    return [dict(zip(_CONTACT_COLUMNS, row, strict=True)) for row in rows]
 
 
 def conversations_of(conn: Connection, number_id: int, contact_ids: Sequence[int]) -> dict[int, int]:

@@ -72,13 +72,8 @@ class SqlContacts:
         at: int,
         reported: bool = False,
     ) -> int:
-        """One contact per person: BSUID first, then the normalised phone; fills in what was missing.
-
-        `reported` marks a wa_id WhatsApp itself reported for this person (an inbound `from`, a
-        `contacts[].wa_id`, a status `recipient_id`): that spelling is the one to keep for sending.
-        When a BSUID and a phone number that were known as two contacts turn out to be one person,
-        the two are merged (conversations and messages move to the older contact).
-        """
+        """As BatchRepository.resolve_contact, on the database; here a BSUID and a phone number known
+        as two contacts are merged (conversations and messages move to the older contact)."""
         key = phone_key(wa_id) if wa_id else None
         if user_id and key:
             # One query for both identities (they may still be two contacts, merged below).
