@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,16 +43,25 @@ def _postgres_database() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI must run the PostgreSQL tests)")
         pytest.skip(reason)
+    with new_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """A fresh migrated PostgreSQL database, dropped afterwards."""
     name = f"wacoex_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = normalise_url(POSTGRES_URL).rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

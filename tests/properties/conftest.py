@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import POSTGRES_URL, truncate_all
-from wacoex.store.engine import normalise_url, upgrade
+from tests.conftest import new_postgres_database, truncate_all
 
 Pair = Callable[[], tuple[str, str]]
 
@@ -19,16 +16,8 @@ Pair = Callable[[], tuple[str, str]]
 @pytest.fixture(scope="session")
 def _postgres_second_database(_postgres_database: str) -> Iterator[str]:
     """A second migrated PostgreSQL database beside the session's (the `db_url` one)."""
-    name = f"wacoex_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = normalise_url(POSTGRES_URL).rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
