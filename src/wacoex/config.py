@@ -15,6 +15,7 @@ from wacoex.errors import ConfigError
 DEV_APP_SECRET = "dev-app-secret"
 DEV_VERIFY_TOKEN = "dev-verify-token"
 DEV_ADMIN_KEY = "dev-admin-key"
+DEV_SECRET_KEY = "dev-secret-key"
 # Bearer values the operator chooses (compared as they are, guessable online): outside --dev they must
 # be at least this long: 16 random characters are 64 bits even as hex, out of reach of online guessing.
 MIN_SECRET_LENGTH = 16
@@ -50,6 +51,22 @@ class Settings(BaseSettings):
     # hold SQLite's write lock, and how many unreadable parts of one webhook are stored one by one.
     apply_lock_budget_ms: int = Field(default=100, ge=1, le=60_000)
     max_unknown_per_receipt: int = Field(default=100, ge=1, le=100_000)
+    # Encrypts provider tokens and API keys at rest (docs/configuration.md, "Secrets at rest").
+    secret_key: str = DEV_SECRET_KEY
+    # Sending (docs/api.md, "Sending"): the provider's timeouts, the per-number token bucket, pacing
+    # per recipient, how long a synchronous send may wait for its turn, retries of what certainly
+    # did not leave, and how long an owner's echo from the phone pauses the bots.
+    provider_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    provider_timeout_seconds: float = Field(default=15.0, gt=0)
+    send_rate_coexistence: float = Field(default=20.0, gt=0)
+    send_rate_default: float = Field(default=80.0, gt=0)
+    pair_interval_seconds: float = Field(default=6.0, ge=0)
+    pair_burst: int = Field(default=10, ge=1)
+    send_max_wait_seconds: float = Field(default=5.0, ge=0)
+    send_max_attempts: int = Field(default=6, ge=1)
+    takeover_minutes: float = Field(default=30.0, gt=0)
+    takeover_resume_on_customer: bool = False
+    rate_card_path: Path | None = None  # CSV category x market; None: the one shipped with wacoex
     dev: bool = False
     # HTTP limits of `wacoex serve`, enforced in web/http_limits.py without a reverse proxy
     # (docs/configuration.md#http-limits says why each default is what it is).
@@ -99,7 +116,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("verify_token", "admin_api_key")
+    @field_validator("verify_token", "admin_api_key", "secret_key")
     @classmethod
     def _not_empty(cls, value: str) -> str:
         if not value.strip():

@@ -7,6 +7,8 @@ WacoexError
 ├── Conflict                    the request clashes with existing state (duplicate number, ...)
 ├── InvalidInput                the caller sent something we cannot accept
 ├── Unauthorized                missing or wrong credentials
+├── Forbidden                   valid credentials without the right (role, another workspace's number)
+├── Refused                     a send the rules forbid (window closed, human takeover, ...): stable code
 ├── PayloadError                a webhook body we could not interpret (kept and parked)
 └── ProviderError               Meta/360dialog answered with an error (retryable / ambiguous flags)
 """
@@ -49,6 +51,28 @@ class InvalidInput(WacoexError):
 
 class Unauthorized(WacoexError):
     code = "unauthorized"
+
+
+class Forbidden(WacoexError):
+    code = "forbidden"
+
+
+class Refused(WacoexError):
+    """A send (or other action) that WhatsApp's rules or the number's state forbid right now.
+
+    `code` is stable per reason (`window_closed`, `human_takeover`, `number_disconnected`,
+    `template_unknown`, ...); `graph_code` is the Cloud API error code Meta would have answered for the
+    same refusal (131047 for a closed window), so the Graph-compatible proxy answers in Meta's shape.
+    """
+
+    code = "refused"
+
+    def __init__(
+        self, message: str = "", *, code: str, graph_code: int | None = None, **details: object
+    ) -> None:
+        super().__init__(message, **details)
+        self.code = code
+        self.graph_code = graph_code
 
 
 class PayloadError(WacoexError):

@@ -19,6 +19,18 @@ metadata = sa.MetaData(
 Json = sa.JSON(none_as_null=True)
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+# Numbers and API keys belong to a workspace; a single-workspace install lives in workspace 1,
+# "default", which migration 0009 creates (and every number and key it finds joins it).
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+DEFAULT_WORKSPACE_ID = 1
+
 numbers = sa.Table(
     "numbers",
     metadata,
@@ -38,6 +50,10 @@ numbers = sa.Table(
     sa.Column("history_declined_at", sa.BigInteger),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("workspace_id", sa.BigInteger, nullable=False, server_default=str(DEFAULT_WORKSPACE_ID)),
+    # Sends per second for this number; NULL: the settings' default for coexistence or other numbers.
+    sa.Column("send_rate", sa.Float),
+    sa.Index("ix_numbers_workspace", "workspace_id"),
     # One number per display number: webhooks and history are matched by it too (migration 0006).
     sa.Index("uq_numbers_display_phone_number", "display_phone_number", unique=True),
 )
@@ -138,6 +154,16 @@ conversations = sa.Table(
     sa.Column("history_count", sa.Integer, nullable=False, default=0),
     sa.Column("last_echo_at", sa.BigInteger),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Takeover (docs/api.md, "Takeover"): an echo newer than the last release puts the conversation in
+    # human hands for the configured time; an operator may also take it until a given time.
+    sa.Column("takeover_until", sa.BigInteger),  # taken by an operator through the API, until then
+    sa.Column("takeover_released_at", sa.BigInteger),  # echoes older than this never re-take
+    sa.Column("takeover_announced_at", sa.BigInteger),  # newest takeover start recorded as an event
+    sa.Column("takeover_ended_at", sa.BigInteger),  # newest takeover end recorded as an event
+    # The window: a send answered 131047 closes it until the customer writes again; a send within 24 h
+    # of a click-to-WhatsApp referral opens the 72 h free entry point.
+    sa.Column("window_closed_at", sa.BigInteger),
+    sa.Column("fep_expires_at", sa.BigInteger),
     sa.UniqueConstraint("number_id", "contact_id", name="uq_conversations_number_contact"),
 )
 
@@ -270,4 +296,76 @@ api_keys = sa.Table(
     sa.Column("prefix", sa.String(16), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger),
+    sa.Column("workspace_id", sa.BigInteger, nullable=False, server_default=str(DEFAULT_WORKSPACE_ID)),
+    sa.Column("role", sa.String(16), nullable=False, server_default="admin"),  # domain.access.Role
+)
+
+# Message templates as the provider lists them, synced per WABA (docs/api.md, "Templates").
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("waba_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("category", sa.String(32)),
+    sa.Column("parameter_format", sa.String(16)),
+    sa.Column("provider_id", sa.String(64)),
+    sa.Column("components", Json),
+    sa.Column("synced_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("waba_id", "name", "language", name="uq_templates_waba_name_language"),
+)
+
+# Every send we were asked for, from acceptance to the provider's answer (docs/api.md, "Sending").
+# state: queued -> sending -> sent | failed | ambiguous ; refused (policy) is answered, not stored.
+sends = sa.Table(
+    "sends",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.BigInteger, nullable=False),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("conversation_id", sa.BigInteger),
+    sa.Column("idempotency_key", sa.String(255)),
+    sa.Column("request_sha256", sa.String(64), nullable=False),  # same key, other body: refused
+    sa.Column("key_id", sa.BigInteger),  # the API key that asked (NULL: the settings' admin key)
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("route", sa.String(8), nullable=False),  # api | graph | inbox
+    sa.Column("to_input", sa.String(64), nullable=False),
+    sa.Column("wa_id", sa.String(limits.PHONE_DIGITS)),
+    sa.Column("type", sa.String(limits.MESSAGE_TYPE), nullable=False),
+    sa.Column("body", Json, nullable=False),  # the Cloud API body sent (or to send)
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("queued", sa.Boolean, nullable=False),  # asked with "queue": true (answered 202)
+    sa.Column("wamid", sa.String(limits.WAMID)),
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("response", Json),  # the provider's answer (success or error body)
+    sa.Column("error_code", sa.String(64)),
+    sa.Column("graph_code", sa.Integer),
+    sa.Column("error_message", sa.Text),
+    sa.Column("category", sa.String(32)),  # pricing category estimated before sending
+    sa.Column("estimated_cost", sa.Float),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("sent_at", sa.BigInteger),
+    sa.Index(
+        "uq_sends_workspace_idempotency",
+        "workspace_id",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_sends_due",
+        "next_attempt_at",
+        "id",
+        sqlite_where=sa.text("state = 'queued'"),
+        postgresql_where=sa.text("state = 'queued'"),
+    ),
+    sa.Index("ix_sends_number_wamid", "number_id", "wamid"),
+    sa.Index("ix_sends_number_state", "number_id", "state"),
 )

@@ -14,10 +14,12 @@ from starlette.routing import Match
 from wacoex.errors import (
     ConfigError,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     PayloadError,
     ProviderError,
+    Refused,
     Unauthorized,
     WacoexError,
 )
@@ -27,6 +29,8 @@ STATUS: dict[type[WacoexError], int] = {
     Conflict: 409,
     InvalidInput: 422,
     Unauthorized: 401,
+    Forbidden: 403,
+    Refused: 409,
     PayloadError: 400,
     ProviderError: 502,
     ConfigError: 500,
