@@ -21,6 +21,7 @@ from wacoex.services.ports import Schema
 from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
+from wacoex.services.throttle import Throttle
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
 from wacoex.store.admin import SqlAdmin, SqlSchema
@@ -58,6 +59,7 @@ class Container:
     admin: Admin
     reading: Reading
     provider: Provider  # Meta, 360dialog or the emulator, by each number's provider and the base URLs
+    throttle: Throttle  # every send of this process waits its turn here (docs/api.md, "Pacing")
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
@@ -124,6 +126,7 @@ def build(
         media_store=media_store,
         media=media,
         provider=provider,
+        throttle=Throttle.from_settings(settings),
         wake=wake,
         workers=workers,
         admin=Admin(
