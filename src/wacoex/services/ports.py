@@ -22,6 +22,7 @@ class NumberRef:
     state: str
     state_changed_at: int | None
     access_token: str | None = None
+    send_rate: float | None = None  # messages per second set for this number; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,12 +259,6 @@ class PendingMedia:
     mime_type: str | None
     sha256: str | None  # as WhatsApp gave it (hex or base64); checked against the download
     attempts: int = 0
-
-
-class MediaSource(Protocol):
-    """Downloads a media object by id from the number's provider (Meta Graph or 360dialog)."""
-
-    def fetch(self, number: NumberRef, media_id: str) -> tuple[bytes, str | None]: ...
 
 
 class MediaStore(Protocol):
