@@ -59,7 +59,8 @@ class WorldConfig:
     retry_base: float = 10.0
     retry_max_interval: float = 6 * 3600.0
     retry_window: float = 7 * DAY
-    media_base_url: str = "https://lookaside.fbsbx.com"
+    # where media download URLs point; None = the emulator itself (the request's base URL)
+    media_base_url: str | None = None
     media_url_ttl: float = 300.0
     media_ttl: float = 30 * DAY
     template_review_seconds: float = 0.0
