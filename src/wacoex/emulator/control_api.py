@@ -26,6 +26,7 @@ _NUMBER_FIELDS = {f.name for f in dataclasses.fields(Number)} - {
     "address_book",
     "sync_done",
     "extra",
+    "business_profile",
 }
 _NUMBER_CREATE = _NUMBER_FIELDS | {"business_id", "business_name", "onboarded", "devices", "messaging_limit"}
 _CUSTOMER_FIELDS = {f.name for f in dataclasses.fields(Customer)}
@@ -42,6 +43,7 @@ def number_json(world: World, number: Number) -> dict[str, Any]:
         "sync_done": sorted(number.sync_done),
         "devices": [dataclasses.asdict(d) | {"supported": d.supported} for d in number.devices],
         "address_book": {k: dataclasses.asdict(v) for k, v in number.address_book.items()},
+        "business_profile": dataclasses.asdict(number.business_profile),
     }
     return out
 

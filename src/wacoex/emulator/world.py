@@ -111,6 +111,19 @@ class Contact:
     updated_at: float = 0.0
 
 
+@dataclass
+class BusinessProfile:
+    """What customers see when they open the business's profile (set through the Graph API)."""
+
+    about: str | None = None
+    address: str | None = None
+    description: str | None = None
+    email: str | None = None
+    profile_picture_url: str | None = None
+    websites: list[str] = field(default_factory=list)
+    vertical: str | None = None
+
+
 NumberState = Literal["APP_ONLY", "API_ONLY", "CONNECTED", "OFFBOARDED"]
 
 
@@ -140,6 +153,7 @@ class Number:
     webhook_headers: dict[str, str] = field(default_factory=dict)
     webhook_verify_token: str | None = None
     official_business_account: bool = False
+    business_profile: BusinessProfile = field(default_factory=BusinessProfile)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
