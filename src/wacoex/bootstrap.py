@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Engine
 from wacoex.config import Settings
 from wacoex.errors import ConfigError
 from wacoex.services.admin import Admin
+from wacoex.services.delivery import DeliverSends
 from wacoex.services.ingest import Ingest
 from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
@@ -21,7 +23,10 @@ from wacoex.services.ports import Schema
 from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
-from wacoex.services.throttle import Throttle
+from wacoex.services.send import Sender, SendPolicy
+from wacoex.services.takeover import TakeoverEvents, Takeovers
+from wacoex.services.templates import Templates
+from wacoex.services.throttle import Throttle, send_rate
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
 from wacoex.store.admin import SqlAdmin, SqlSchema
@@ -33,11 +38,16 @@ from wacoex.store.notify import RECEIPTS, listener_for
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
+from wacoex.store.sends import SqlSendStore
+from wacoex.store.takeover import SqlTakeoverStore
+from wacoex.store.templates import SqlTemplateStore
 from wacoex.store.token_cipher import TokenCipher
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.bodies import parse_bytes
 from wacoex.whatsapp.graph import GraphClient, GraphProvider
 
+SEND_POLL_SECONDS = 0.5  # queued sends due later (retries, takeovers); new ones wake the loop at once
+TAKEOVER_POLL_SECONDS = 2.0  # how soon an echo's takeover (or its end) is recorded as an event
 MEDIA_POLL_SECONDS = 1.0  # media waits for retries that come due; applied receipts wake it sooner
 
 
@@ -61,10 +71,17 @@ class Container:
     reading: Reading
     provider: Provider  # Meta, 360dialog or the emulator, by each number's provider and the base URLs
     throttle: Throttle  # every send of this process waits its turn here (docs/api.md, "Pacing")
+    sender: Sender
+    templates: Templates
+    takeovers: Takeovers
+    # The sending process's jobs (queued sends, takeover events): started by the web app, which owns
+    # the pacer that synchronous sends use too.
+    senders: Workers
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
     def dispose(self) -> None:
+        self.senders.stop()
         self.workers.stop()
         self.writer.stop()
         self.provider.close()
@@ -79,8 +96,14 @@ def build_provider(settings: Settings, transport: httpx.BaseTransport | None = N
 
 
 def build(
-    settings: Settings, *, migrate: bool = True, provider_transport: httpx.BaseTransport | None = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    provider_transport: httpx.BaseTransport | None = None,
+    send_clock: Callable[[], int] = now_ms,
 ) -> Container:
+    """The gateway's services. `send_clock` is the time the send rules read (window, takeover): a test
+    against the emulator passes the emulator's virtual clock, so a day can pass in a moment."""
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -119,6 +142,10 @@ def build(
     # On PostgreSQL a receipt stored by any process wakes the receipts loop (LISTEN/NOTIFY).
     listener = listener_for(settings.database_url, RECEIPTS, wake.notify)
     workers = Workers(loops, sources=[listener] if listener is not None else [])
+    throttle = Throttle.from_settings(settings)
+    sending = _sending(
+        settings, engine, read_engine, provider, throttle, ingest, priority, send_clock, cipher
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -128,7 +155,11 @@ def build(
         media_store=media_store,
         media=media,
         provider=provider,
-        throttle=Throttle.from_settings(settings),
+        throttle=throttle,
+        sender=sending.sender,
+        templates=sending.templates,
+        takeovers=sending.takeovers,
+        senders=sending.workers,
         wake=wake,
         workers=workers,
         admin=Admin(
@@ -143,6 +174,67 @@ def build(
 def token_cipher(settings: Settings) -> TokenCipher:
     """Provider tokens at rest: encrypted with WACOEX_SECRET_KEY, decrypted with it or a previous key."""
     return TokenCipher(settings.secret_key, settings.previous_secret_keys)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    sender: Sender
+    templates: Templates
+    takeovers: Takeovers
+    workers: Workers
+
+
+def _sending(
+    settings: Settings,
+    engine: Engine,
+    read_engine: Engine,
+    provider: Provider,
+    throttle: Throttle,
+    ingest: Ingest,
+    priority: IngressPriority | None,
+    clock: Callable[[], int],
+    cipher: TokenCipher,
+) -> _Sending:
+    store = SqlSendStore(engine, read_engine, cipher)
+    templates = Templates(SqlTemplateStore(engine), provider, clock)
+    uow = sql_unit_of_work(engine, priority)
+
+    def record(facts: list[Any], at: int) -> None:
+        with uow() as tx:
+            ingest.record(tx.repo, facts, at)
+
+    wake = Wakeup()
+    policy = SendPolicy(
+        takeover_ms=int(settings.takeover_minutes * 60_000),
+        resume_on_customer=settings.takeover_resume_on_customer,
+        max_wait_seconds=settings.send_max_wait_seconds,
+        rate_of=lambda number: send_rate(settings, number.ref),
+    )
+    sender = Sender(
+        store=store,
+        templates=templates,
+        provider=provider,
+        pacer=throttle,
+        record=record,
+        policy=policy,
+        clock=clock,
+        wake_delivery=wake.notify,
+    )
+    takeovers = Takeovers(
+        SqlTakeoverStore(engine),
+        clock,
+        ttl_ms=policy.takeover_ms,
+        resume_on_customer=settings.takeover_resume_on_customer,
+    )
+    in_flight = settings.provider_connect_timeout_seconds + settings.provider_timeout_seconds
+    deliver = DeliverSends(
+        sender, store, clock, in_flight_ms=int((in_flight + settings.send_max_wait_seconds + 60) * 1000)
+    )
+    loops = [
+        Loop(deliver, idle_seconds=SEND_POLL_SECONDS, wakeup=wake),
+        Loop(TakeoverEvents(takeovers), idle_seconds=TAKEOVER_POLL_SECONDS),
+    ]
+    return _Sending(sender, templates, takeovers, Workers(loops))
 
 
 def schema(settings: Settings) -> Schema:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wacoex.domain.outbound import from_api, from_graph, placeholders, render
-from wacoex.domain.takeover import Handler, TakeoverCause, TakeoverTimes, takeover_of
+from wacoex.domain.takeover import Handler, TakeoverCause, TakeoverTimes, release_mark, takeover_of
 from wacoex.domain.templates import Template, check_template
 from wacoex.domain.window import (
     FREE_ENTRY_POINT_MS,
@@ -77,10 +77,12 @@ def test_an_echo_hands_the_conversation_to_a_human_for_the_ttl() -> None:
 
 
 def test_a_release_wins_over_every_older_echo_and_a_newer_echo_takes_it_again() -> None:
-    released = times(last_echo_at=T0, takeover_released_at=T0 + 1)
-    assert not takeover_of(released, T0 + 2, ttl_ms=TTL).human
-    again = times(last_echo_at=T0 + 5, takeover_released_at=T0 + 1)
-    assert takeover_of(again, T0 + 6, ttl_ms=TTL).human
+    mark = release_mark(T0 + 400, T0)  # released 400 ms after an echo of the same second
+    assert not takeover_of(times(last_echo_at=T0, takeover_released_at=mark), T0 + 500, ttl_ms=TTL).human
+    assert takeover_of(times(last_echo_at=T0 + 1000, takeover_released_at=mark), T0 + 1001, ttl_ms=TTL).human
+    # An echo in the second of a release with no echo in that second is taken as newer.
+    late = release_mark(T0 + 400, T0 - 60_000)
+    assert takeover_of(times(last_echo_at=T0, takeover_released_at=late), T0 + 500, ttl_ms=TTL).human
 
 
 def test_an_operator_takeover_lasts_until_its_time() -> None:
@@ -107,7 +109,7 @@ def test_takeover_is_human_exactly_when_a_live_echo_or_operator_turn_holds(
     t = takeover_of(
         times(last_echo_at=echo, takeover_released_at=released, takeover_until=until), now, ttl_ms=TTL
     )
-    by_echo = echo is not None and (released is None or echo > released) and now < echo + TTL
+    by_echo = echo is not None and (released is None or echo >= released) and now < echo + TTL
     by_operator = until is not None and now < until
     assert t.human == (by_echo or by_operator)
     if t.human:

@@ -100,7 +100,7 @@ def test_a_turn_beyond_max_wait_is_refused_at_once_as_130429() -> None:
     time = VirtualTime()
     pacing = throttle(time)
     for i in range(20):
-        assert pacing.acquire("n1", 20.0, f"r{i}", max_wait=0.5) == 0.0
+        assert pacing.acquire("n1", 20.0, f"r{i}", max_wait=0.5).waited == 0.0
     with pytest.raises(Refused) as caught:
         pacing.acquire("n1", 20.0, "late", max_wait=0.5)
     err = caught.value
@@ -108,8 +108,8 @@ def test_a_turn_beyond_max_wait_is_refused_at_once_as_130429() -> None:
     assert err.details["throttle"] == "number"
     assert 0.5 < float(err.details["retry_after"]) <= 1.02  # type: ignore[arg-type]
     assert time.now() == 0.0  # refused without waiting
-    assert pacing.acquire("n2", 20.0, "other", max_wait=0.0) == 0.0  # other numbers are not held back
-    assert pacing.acquire("n1", 20.0, "late", max_wait=1.5) == pytest.approx(1.02)
+    assert pacing.acquire("n2", 20.0, "other", max_wait=0.0).waited == 0.0  # other numbers are not held back
+    assert pacing.acquire("n1", 20.0, "late", max_wait=1.5).waited == pytest.approx(1.02)
 
 
 def test_a_recipient_gets_its_burst_then_waits_the_pair_interval() -> None:
@@ -121,8 +121,8 @@ def test_a_recipient_gets_its_burst_then_waits_the_pair_interval() -> None:
         pacing.acquire("n1", 80.0, "alice", max_wait=5.0)
     assert (caught.value.code, caught.value.graph_code) == ("throttled", 131056)
     assert caught.value.details["throttle"] == "pair"
-    assert pacing.acquire("n1", 80.0, "bob", max_wait=0.0) == 0.0
-    assert pacing.acquire("n1", 80.0, "alice", max_wait=10.0) == pytest.approx(6.02)
+    assert pacing.acquire("n1", 80.0, "bob", max_wait=0.0).waited == 0.0
+    assert pacing.acquire("n1", 80.0, "alice", max_wait=10.0).waited == pytest.approx(6.02)
 
 
 def test_the_providers_130429_holds_the_number_back() -> None:
@@ -131,19 +131,19 @@ def test_the_providers_130429_holds_the_number_back() -> None:
     pacing.penalize("n1", 3.0)
     with pytest.raises(Refused):
         pacing.acquire("n1", 20.0, "a", max_wait=2.0)
-    assert pacing.acquire("n2", 20.0, "a", max_wait=0.0) == 0.0
-    assert pacing.acquire("n1", 20.0, "a", max_wait=5.0) == pytest.approx(3.0)
+    assert pacing.acquire("n2", 20.0, "a", max_wait=0.0).waited == 0.0
+    assert pacing.acquire("n1", 20.0, "a", max_wait=5.0).waited == pytest.approx(3.0)
 
 
 def test_the_providers_131056_holds_only_that_recipient_back() -> None:
     time = VirtualTime()
     pacing = throttle(time)
     pacing.penalize_pair("n1", "alice", 4.0)
-    assert pacing.acquire("n1", 20.0, "bob", max_wait=0.0) == 0.0
+    assert pacing.acquire("n1", 20.0, "bob", max_wait=0.0).waited == 0.0
     with pytest.raises(Refused) as caught:
         pacing.acquire("n1", 20.0, "alice", max_wait=1.0)
     assert caught.value.graph_code == 131056
-    assert pacing.acquire("n1", 20.0, "alice", max_wait=5.0) == pytest.approx(4.0)
+    assert pacing.acquire("n1", 20.0, "alice", max_wait=5.0).waited == pytest.approx(4.0)
 
 
 def test_the_send_rate_is_the_numbers_own_else_by_coexistence() -> None:

@@ -55,6 +55,21 @@ class TakeoverTimes:
     last_customer_at: int | None = None
 
 
+def release_mark(now: int, last_echo_at: int | None) -> int:
+    """What a release stores: echoes from this time on take the conversation again.
+
+    An echo's time has whole seconds only. Every echo known at the release is older than the mark,
+    so replays and late copies of them never re-take; an echo in the second of the release that is
+    newer than those counts as after it (when in doubt, the bots stay quiet).
+    """
+    return max(now - now % 1000, (last_echo_at or 0) + 1)
+
+
+def newer_than_release(echo_at: int, released_at: int | None) -> bool:
+    """Whether an echo came after the last release (`released_at` is its `release_mark`)."""
+    return released_at is None or echo_at >= released_at
+
+
 def takeover_of(times: TakeoverTimes, now: int, *, ttl_ms: int, resume_on_customer: bool = False) -> Takeover:
     released = times.takeover_released_at
     candidates: list[Takeover] = []
@@ -62,7 +77,7 @@ def takeover_of(times: TakeoverTimes, now: int, *, ttl_ms: int, resume_on_custom
     if times.takeover_until is not None and now < times.takeover_until:
         candidates.append(Takeover(Handler.HUMAN, TakeoverCause.OPERATOR, None, times.takeover_until))
     echo = times.last_echo_at
-    if echo is not None and (released is None or echo > released) and now < echo + ttl_ms:
+    if echo is not None and newer_than_release(echo, released) and now < echo + ttl_ms:
         answered = resume_on_customer and times.last_customer_at is not None and times.last_customer_at > echo
         if not answered:
             candidates.append(Takeover(Handler.HUMAN, TakeoverCause.ECHO, echo, echo + ttl_ms))

@@ -16,6 +16,11 @@ class SendWindow:
     A token bucket only bounds the average; this bounds every window: a send may leave once the
     `limit`-th send before it is `window` seconds old. Backlogged, it sends exactly `limit` per window.
     Windows are half-open: sends at t and t + window are in different windows.
+
+    The provider counts a send when it handles it, which is after it left: a send is recorded at its
+    slot, and `settle` moves it to when its answer came back (no later than the provider handled it).
+    Counting the `limit`-th send before from its answer keeps the limit on the provider's clock too,
+    whatever the delays between a slot and the request reaching the provider.
     """
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
@@ -23,7 +28,9 @@ class SendWindow:
             raise ValueError("a send window needs limit >= 1 and window > 0")
         self.limit = limit
         self.window = window
-        self._sent: deque[float] = deque(maxlen=limit)  # the last `limit` slots, in order
+        self._sent: deque[list[float]] = deque(maxlen=limit)  # the last `limit` sends: [time, ticket]
+        self._tickets = 0
+        self._last_slot = float("-inf")
 
     @classmethod
     def for_rate(cls, rate: float, window: float = 1.0) -> SendWindow:
@@ -36,23 +43,31 @@ class SendWindow:
 
     def next_slot(self, now: float) -> float:
         """The earliest time, not before `now`, at which the next send may leave."""
-        slot = now
-        if self._sent:
-            slot = max(slot, self._sent[-1])
-            if len(self._sent) == self.limit:
-                slot = max(slot, self._sent[0] + self.window)
+        slot = max(now, self._last_slot)
+        if len(self._sent) == self.limit:
+            slot = max(slot, self._sent[0][0] + self.window)
         return slot
 
-    def take(self, at: float) -> None:
-        """Record a send at `at`, which must be a slot `next_slot` allows."""
+    def take(self, at: float) -> int:
+        """Record a send at `at`, which must be a slot `next_slot` allows; its ticket for `settle`."""
         if at < self.next_slot(at):
             raise ValueError("that slot would break the send window")
-        self._sent.append(at)
+        self._tickets += 1
+        self._sent.append([at, float(self._tickets)])
+        self._last_slot = at
+        return self._tickets
+
+    def settle(self, ticket: int, at: float) -> None:
+        """The send's answer came back at `at`: count it from then (if it is still in the log)."""
+        for entry in self._sent:
+            if entry[1] == ticket:
+                entry[0] = max(entry[0], at)
+                return
 
     def reserve(self, now: float) -> float:
         """The next slot, taken."""
         slot = self.next_slot(now)
-        self._sent.append(slot)
+        self.take(slot)
         return slot
 
 

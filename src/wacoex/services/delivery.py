@@ -29,6 +29,10 @@ from wacoex.services.send_port import SendRecord, SendState, SendStore
 log = logging.getLogger("wacoex.delivery")
 
 SWEEP_SECONDS = 1.0
+PER_NUMBER = 20  # sends of one number claimed at once: about a second's worth at coexistence rates
+LANE_WAIT_SECONDS = 2.0  # how long a number's lane waits for its turn before putting its sends back
+# A status carries whole seconds: its message may look up to a second older than the send that made it.
+STATUS_SECOND_MS = 1_000
 RECONCILE_MS = 7 * 24 * 3600 * 1000  # statuses of a message come within days; older ones stay ambiguous
 
 
@@ -58,21 +62,40 @@ class DeliverSends:
         if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
             self._last_sweep = time.monotonic()
             busy = self.sweep() > 0
-        due = self._store.claim_due(self._batch, self._clock())
-        if due:
-            for _ in self._pool.map(self._deliver, due):
-                pass
+        due = self._store.claim_due(self._batch, self._clock(), PER_NUMBER)
+        lanes: dict[int, list[SendRecord]] = {}
+        for rec in due:
+            lanes.setdefault(rec.number_id, []).append(rec)
+        for _ in self._pool.map(self._lane, lanes.values()):
+            pass
         return busy or bool(due)
+
+    def _lane(self, recs: list[SendRecord]) -> None:
+        """One number's sends, in order: each waits for its turn; once one is held back, so are the rest."""
+        for i, rec in enumerate(recs):
+            result = self._deliver(rec)
+            if result is not None and result.state is SendState.QUEUED:
+                for later in recs[i + 1 :]:
+                    self._store.update(
+                        later.id,
+                        {
+                            "state": SendState.QUEUED.value,
+                            "next_attempt_at": result.next_attempt_at,
+                            "attempts": later.attempts - 1,
+                        },
+                        when=(SendState.SENDING,),
+                    )
+                return
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def _deliver(self, rec: SendRecord) -> None:
+    def _deliver(self, rec: SendRecord) -> SendRecord | None:
         try:
             number = self._store.number_by_id(rec.number_id)
             if number is None:
                 self._fail(rec, "number_unknown", "the number is no longer registered", None)
-                return
+                return None
             out = from_graph(rec.body)
             who = Principal(role=Role(rec.role), workspace_id=rec.workspace_id, key_id=rec.key_id)
             try:
@@ -92,13 +115,13 @@ class DeliverSends:
                         },
                         when=(SendState.SENDING,),
                     )
-                    return
+                    return None
                 self._fail(rec, exc.code, exc.message, exc.graph_code)
-                return
+                return None
             except InvalidInput as exc:
                 self._fail(rec, exc.code, exc.message, None)
-                return
-            self._sender.deliver(rec, number, max_wait=0.05, retry=False)
+                return None
+            return self._sender.deliver(rec, number, max_wait=LANE_WAIT_SECONDS, retry=False)
         except Exception:
             log.exception("send %s: delivery failed unexpectedly; it stays queued", rec.id)
             self._store.update(
@@ -106,6 +129,7 @@ class DeliverSends:
                 {"state": SendState.QUEUED.value, "next_attempt_at": self._clock() + 5_000},
                 when=(SendState.SENDING,),
             )
+            return None
 
     def _fail(self, rec: SendRecord, code: str, message: str, graph_code: int | None) -> None:
         self._store.update(
@@ -150,7 +174,8 @@ class DeliverSends:
     def _reconcile(self, now: int) -> int:
         settled = 0
         for rec in self._store.unreconciled(now - RECONCILE_MS, self._batch):
-            found = self._store.unclaimed_api_placeholders(rec.number_id, rec.to_input, rec.created_at)
+            since = rec.created_at - STATUS_SECOND_MS
+            found = self._store.unclaimed_api_placeholders(rec.number_id, rec.to_input, since)
             if not found:
                 continue
             wamid, at = found[0]

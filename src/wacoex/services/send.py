@@ -50,6 +50,7 @@ log = logging.getLogger("wacoex.send")
 
 MEDIA_MAX_BYTES = 100 * 1024 * 1024  # the Cloud API's largest (documents); each type has its own limit
 CLOSED_WINDOW = 131047
+RECORD_TRIES = 3
 THROTTLED = 130429
 PAIR_THROTTLED = 131056
 
@@ -57,8 +58,12 @@ PAIR_THROTTLED = 131056
 class Pacer(Protocol):
     """The number's token bucket and the recipient's pair pacing (services/throttle.py)."""
 
-    def acquire(self, number_key: str, rate: float, recipient: str, max_wait: float) -> None:
-        """Wait for a slot; Refused (code `throttled`) when none comes within `max_wait` seconds."""
+    def acquire(self, number_key: str, rate: float, recipient: str | None, max_wait: float) -> Any:
+        """Wait for a slot (a ticket); Refused (`throttled`) when none comes within `max_wait`."""
+        ...
+
+    def settle(self, ticket: Any) -> None:
+        """The provider answered the send of `ticket` (the number's window counts it from now)."""
         ...
 
     def penalize(self, number_key: str, seconds: float) -> None: ...
@@ -261,14 +266,24 @@ class Sender:
         attempt = rec.attempts
         while True:
             try:
-                self._pacer.acquire(
+                ticket = self._pacer.acquire(
                     key, self._policy.rate_of(number), rec.to_input, max(0.0, deadline - time.monotonic())
                 )
             except Refused as exc:
-                return self._not_sent(rec, exc.code, exc.message, exc.graph_code, None, requeue=not retry)
+                wait = exc.details.get("retry_after")
+                return self._not_sent(
+                    rec,
+                    exc.code,
+                    exc.message,
+                    exc.graph_code,
+                    None,
+                    requeue=not retry,
+                    retry_after=float(wait) if isinstance(wait, (int, float)) else None,
+                )
             try:
                 accepted = self._provider.send_message(number.ref, rec.body)
             except ProviderError as exc:
+                self._pacer.settle(ticket)
                 retry_after = _retry_after(exc)
                 self._penalize(exc, key, rec.to_input, retry_after)
                 if exc.ambiguous:
@@ -291,6 +306,7 @@ class Sender:
                     requeue=exc.retryable and not retry,
                     retry_after=retry_after,
                 )
+            self._pacer.settle(ticket)
             return self._sent(rec, number, accepted)
 
     def _penalize(self, exc: ProviderError, key: str, recipient: str, retry_after: float | None) -> None:
@@ -335,13 +351,20 @@ class Sender:
             reply_to=context.get("message_id") if isinstance(context, dict) else None,
             raw=rec.body,
         )
-        try:
-            self._record([fact], self._clock())
-        except Exception:  # the send stands; the delivery engine records it on its next sweep
-            log.exception(
-                "send %s: recording message %s failed; it will be recorded later", rec.id, rec.wamid
-            )
-            return
+        for attempt in range(RECORD_TRIES):
+            try:
+                self._record([fact], self._clock())
+                break
+            except Exception:
+                # Most often its status webhook, applied at the same moment, created the contact or
+                # the placeholder first: the next try reads it. The send stands either way; the
+                # delivery engine records it on a later sweep if every try fails.
+                if attempt == RECORD_TRIES - 1:
+                    log.exception(
+                        "send %s: recording %s failed; it will be recorded later", rec.id, rec.wamid
+                    )
+                    return
+                time.sleep(0.01 * (attempt + 1))
         message_id = self._store.message_id(number.ref.id, rec.wamid)
         times = self._store.conversation_times(number.ref.id, rec.wa_id or rec.to_input)
         self._store.update(rec.id, {"message_id": message_id, "conversation_id": times.id})

@@ -92,8 +92,9 @@ class SendStore(Protocol):
         """Change a send, only while it is in one of `when` (any state if empty); whether it changed."""
         ...
 
-    def claim_due(self, limit: int, now: int) -> list[SendRecord]:
-        """Queued sends whose time has come, moved to `sending` (no other worker gets them)."""
+    def claim_due(self, limit: int, now: int, per_number: int) -> list[SendRecord]:
+        """Queued sends whose time has come, at most `per_number` of each number, oldest first,
+        moved to `sending` (no other worker gets them)."""
         ...
 
     def stuck(self, state: SendState, before: int, limit: int) -> list[SendRecord]:

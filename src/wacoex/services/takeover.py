@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from wacoex.domain.access import Principal
 from wacoex.domain.events import TakeoverEnded, TakeoverStarted
-from wacoex.domain.takeover import Takeover, TakeoverCause, TakeoverTimes, takeover_of
+from wacoex.domain.takeover import Takeover, TakeoverCause, TakeoverTimes, release_mark, takeover_of
 from wacoex.domain.window import Window, window_of
 from wacoex.errors import Forbidden, InvalidInput, NotFound
 from wacoex.services.ports import EventRow
@@ -63,9 +63,7 @@ class Takeovers:
     def state(self, who: Principal, conversation_id: int) -> ConversationControl:
         return self.state_of(self._row(who, conversation_id))
 
-    def take(
-        self, who: Principal, conversation_id: int, minutes: float | None = None
-    ) -> ConversationControl:
+    def take(self, who: Principal, conversation_id: int, minutes: float | None = None) -> ConversationControl:
         """An operator takes the conversation (bots are then refused) for `minutes` (default: the TTL)."""
         if who.is_bot or not who.can_send:
             raise Forbidden("only operator and admin keys can take a conversation over")
@@ -105,7 +103,11 @@ class Takeovers:
             rows.append(EventRow(event, row.number_id, row.conversation_id))
         self._store.write(
             row.conversation_id,
-            {"takeover_released_at": now, "takeover_until": None, "takeover_ended_at": now},
+            {
+                "takeover_released_at": release_mark(now, row.last_echo_at),
+                "takeover_until": None,
+                "takeover_ended_at": now,
+            },
             rows,
             now,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from wacoex.config import Settings
 from wacoex.domain.throttle import PairPacer, SendWindow
@@ -20,6 +21,16 @@ from wacoex.services.ports import NumberRef
 # reach the provider a few milliseconds early (scheduling, network) and count in the window before.
 # 20 ms keeps ≥ 98% of the rate (19.6/s of 20).
 JITTER_MARGIN_SECONDS = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A send's turn: `settle` it when the provider answered."""
+
+    key: str
+    window: SendWindow
+    number: int
+    waited: float  # seconds it waited for its turn
 
 
 def send_rate(settings: Settings, number: NumberRef) -> float:
@@ -57,8 +68,8 @@ class Throttle:
     def from_settings(cls, settings: Settings) -> Throttle:
         return cls(pair_interval=settings.pair_interval_seconds, pair_burst=settings.pair_burst)
 
-    def acquire(self, number_key: str, rate: float, recipient: str | None, max_wait: float) -> float:
-        """Block until a send of the number (to `recipient`) may leave; the seconds waited.
+    def acquire(self, number_key: str, rate: float, recipient: str | None, max_wait: float) -> Ticket:
+        """Block until a send of the number (to `recipient`) may leave; its ticket for `settle`.
 
         Raises Refused(code="throttled") without waiting when the turn is more than `max_wait` away:
         graph_code 130429 when the number's rate is the cause, 131056 when the recipient's pair rate is.
@@ -79,9 +90,15 @@ class Throttle:
             now = self._clock()
             slot = self._number_slot(number_key, rate, now)
             self._refuse_beyond(slot, now, start + max_wait, "number")
-            self._windows[number_key].take(slot)
+            window = self._windows[number_key]
+            taken = window.take(slot)
         self._wait_until(slot)
-        return max(0.0, self._clock() - start)
+        return Ticket(number_key, window, taken, max(0.0, self._clock() - start))
+
+    def settle(self, ticket: Ticket) -> None:
+        """The send's answer (or error) came back: it counts from now in the number's window."""
+        with self._lock:
+            ticket.window.settle(ticket.number, self._clock())
 
     def penalize(self, number_key: str, seconds: float) -> None:
         """The provider said the number's throughput was hit: no send of it for `seconds`."""

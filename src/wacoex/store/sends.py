@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from wacoex.errors import Conflict
 from wacoex.services.send_port import ConversationTimes, SendingNumber, SendRecord, SendState
 from wacoex.store.numbers import number_ref
 from wacoex.store.tables import contact_aliases, contacts, conversations, messages, numbers, sends
+from wacoex.store.token_cipher import TokenCipher
 
 _TIMES = (
     conversations.c.id,
@@ -33,16 +35,16 @@ def _record(row: Row[Any]) -> SendRecord:
 
 
 class SqlSendStore:
-    def __init__(self, engine: Engine, read_engine: Engine | None = None, number_ref_of: Any = None) -> None:
+    def __init__(self, engine: Engine, read_engine: Engine, cipher: TokenCipher) -> None:
         self._engine = engine
-        self._read = read_engine or engine
-        # row -> NumberRef with the token readable (the token cipher wires itself in here)
-        self._number_ref = number_ref_of or number_ref
+        self._read = read_engine
+        self._cipher = cipher  # sending needs the number's token: the only reader that decrypts it
 
     def _sending_number(self, row: Row[Any] | None) -> SendingNumber | None:
         if row is None:
             return None
-        return SendingNumber(self._number_ref(row), int(row.workspace_id), row.send_rate)
+        ref = replace(number_ref(row, self._cipher), send_rate=row.send_rate)
+        return SendingNumber(ref, int(row.workspace_id), row.send_rate)
 
     def number(self, phone_number_id: str) -> SendingNumber | None:
         with self._read.connect() as conn:
@@ -81,19 +83,23 @@ class SqlSendStore:
         with self._engine.begin() as conn:
             return conn.execute(stmt).rowcount == 1
 
-    def claim_due(self, limit: int, now: int) -> list[SendRecord]:
-        due = (
-            sa.select(sends.c.id)
-            .where(sends.c.state == SendState.QUEUED.value, sends.c.next_attempt_at <= now)
-            .order_by(sends.c.next_attempt_at, sends.c.id)
-            .limit(limit)
+    def claim_due(self, limit: int, now: int, per_number: int) -> list[SendRecord]:
+        lane = (
+            sa.func.row_number()
+            .over(partition_by=sends.c.number_id, order_by=(sends.c.next_attempt_at, sends.c.id))
+            .label("lane")
         )
+        due = (
+            sa.select(sends.c.id, lane)
+            .where(sends.c.state == SendState.QUEUED.value, sends.c.next_attempt_at <= now)
+            .subquery()
+        )
+        pick = sa.select(due.c.id).where(due.c.lane <= per_number).order_by(due.c.id).limit(limit)
         with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(conn.execute(due).scalars())
+            ids = list(conn.execute(pick).scalars())
             if not ids:
                 return []
+            # Conditional: a send another process claimed meanwhile is not claimed twice.
             claimed = conn.execute(
                 sends.update()
                 .where(sends.c.id.in_(ids), sends.c.state == SendState.QUEUED.value)

@@ -64,7 +64,7 @@ class SqlTakeoverStore:
         released = sa.func.coalesce(conversations.c.takeover_released_at, 0)
         fresh_echo = sa.and_(
             conversations.c.last_echo_at > announced,
-            conversations.c.last_echo_at > released,
+            conversations.c.last_echo_at >= released,  # domain.takeover.newer_than_release
             conversations.c.last_echo_at > now - ttl_ms,
         )
         with self._engine.connect() as conn:
