@@ -21,6 +21,7 @@ STRONG_SECRETS = {
     "WACOEX_APP_SECRETS": "meta-app-secret",
     "WACOEX_VERIFY_TOKEN": "verify-token-0123456789",
     "WACOEX_ADMIN_API_KEY": "admin-key-0123456789",
+    "WACOEX_SECRET_KEY": "secret-key-for-tokens-0123456789",
 }
 ADD = ["numbers", "add", "--waba-id", "102290129340398"]
 
@@ -74,7 +75,8 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/wacoex"
             ["serve"],
             {},
             2,
-            "set WACOEX_APP_SECRETS, WACOEX_VERIFY_TOKEN, WACOEX_ADMIN_API_KEY (or pass --dev)",
+            "set WACOEX_APP_SECRETS, WACOEX_VERIFY_TOKEN, WACOEX_ADMIN_API_KEY, WACOEX_SECRET_KEY "
+            "(or pass --dev)",
         ),
         (
             ["serve"],

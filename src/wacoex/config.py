@@ -161,12 +161,29 @@ class Settings(BaseSettings):
             problems.append("set " + ", ".join(default))
         if short:
             problems.append(", ".join(short) + f" must be at least {MIN_SECRET_LENGTH} characters")
-        if self.secret_key != DEV_SECRET_KEY and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+        if self._secret_key_too_short:
             problems.append(f"WACOEX_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
         if problems:
             raise ConfigError(
                 "refusing to start with default or weak secrets: " + "; ".join(problems) + " (or pass --dev)"
             )
+
+    def check_secret_key(self) -> None:
+        """For commands that encrypt or decrypt provider tokens without serving (`wacoex numbers add
+        --access-token`, `numbers reencrypt`): a token encrypted with the development key would be
+        unreadable by the gateway."""
+        if self.dev:
+            return
+        if self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "set WACOEX_SECRET_KEY, the key provider tokens are encrypted with (or pass --dev)"
+            )
+        if self._secret_key_too_short:
+            raise ConfigError(f"WACOEX_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+
+    @property
+    def _secret_key_too_short(self) -> bool:
+        return self.secret_key != DEV_SECRET_KEY and len(self.secret_key) < MIN_SECRET_KEY_LENGTH
 
     @property
     def is_sqlite(self) -> bool:

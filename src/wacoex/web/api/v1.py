@@ -24,6 +24,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     422: {"model": models.ErrorBody, "description": "invalid parameter or cursor"},
 }
+# Operations across workspaces: the settings' admin key only (services/access.py).
+_ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"model": models.ErrorBody, "description": "a stored key: this is for WACOEX_ADMIN_API_KEY only"}
+}
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"], responses=_ERRORS)
 
 Limit = Query(50, ge=1, le=500)
@@ -215,7 +219,7 @@ def get_history_sync(
     )
 
 
-@router.get("/receipts", response_model=models.ReceiptPage)
+@router.get("/receipts", response_model=models.ReceiptPage, responses=_ADMIN_ONLY)
 def get_receipts(
     state: ReceiptState | None = Query(None, description="only receipts in this state"),
     limit: int = Limit,
@@ -243,7 +247,7 @@ def get_receipts(
     return models.ReceiptPage(items=items, next_cursor=BY_ID.next_page(rows, limit, "id"))
 
 
-@router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
+@router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed, responses=_ADMIN_ONLY)
 def replay_receipt(
     receipt_id: int = _id(), who: Principal = Caller, read: Reading = Depends(reading)
 ) -> models.Replayed:
@@ -251,7 +255,7 @@ def replay_receipt(
     return models.Replayed(replayed=read.replay(who, receipt_id))
 
 
-@router.get("/unknown", response_model=models.UnknownPage)
+@router.get("/unknown", response_model=models.UnknownPage, responses=_ADMIN_ONLY)
 def get_unknown(
     limit: int = Limit,
     cursor_: str = _cursor(BY_ID),
