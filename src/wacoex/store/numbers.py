@@ -26,6 +26,7 @@ def number_ref(row: Row[Any]) -> NumberRef:
         state=row.state,
         state_changed_at=row.state_changed_at,
         access_token=row.access_token,
+        send_rate=row.send_rate,
     )
 
 
