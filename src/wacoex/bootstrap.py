@@ -33,6 +33,7 @@ from wacoex.store.notify import RECEIPTS, listener_for
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
+from wacoex.store.token_cipher import TokenCipher
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.bodies import parse_bytes
 from wacoex.whatsapp.graph import GraphClient, GraphProvider
@@ -102,7 +103,8 @@ def build(
     )
     wake = Wakeup()
     writer = ReceiptWriter(engine, on_commit=wake.notify, priority=priority)
-    media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine)
+    cipher = token_cipher(settings)
+    media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine, cipher=cipher)
     provider = build_provider(settings, provider_transport)
     media = None
     media_wake = Wakeup()
@@ -130,10 +132,17 @@ def build(
         wake=wake,
         workers=workers,
         admin=Admin(
-            SqlAdmin(engine), wake=wake, apply=functools.partial(processor.drain, settings.worker_batch)
+            SqlAdmin(engine, cipher),
+            wake=wake,
+            apply=functools.partial(processor.drain, settings.worker_batch),
         ),
-        reading=Reading(SqlReading(engine, read_engine), now_ms, wake=wake.notify),
+        reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
     )
+
+
+def token_cipher(settings: Settings) -> TokenCipher:
+    """Provider tokens at rest: encrypted with WACOEX_SECRET_KEY, decrypted with it or a previous key."""
+    return TokenCipher(settings.secret_key, settings.previous_secret_keys)
 
 
 def schema(settings: Settings) -> Schema:
@@ -154,7 +163,7 @@ def admin(settings: Settings, *, read_only: bool = False) -> Iterator[Admin]:
         schema(settings).upgrade()
         engine = make_engine(settings.database_url)
     try:
-        yield Admin(SqlAdmin(engine))
+        yield Admin(SqlAdmin(engine, token_cipher(settings)))
     finally:
         engine.dispose()
 

@@ -103,6 +103,7 @@ def test_cli_command_is_registered_with_its_options() -> None:
         "--d360-partner-url",
         "--d360-partner-secret",
         "--api-version",
+        "--media-base-url",
     ):
         assert option in result.output
 

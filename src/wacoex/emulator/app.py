@@ -88,7 +88,7 @@ def create_app(
     )
     app.state.world = world
 
-    from wacoex.emulator import control_api, dialog360_api, graph_account, graph_api
+    from wacoex.emulator import business_profile, control_api, dialog360_api, graph_account, graph_api
 
     app.include_router(control_api.router)
     for module in ("wacoex.emulator.control_people", "wacoex.emulator.ui"):
@@ -96,6 +96,7 @@ def create_app(
         if router is not None:
             app.include_router(router)
     control_api.install_fault_middleware(app)
+    app.include_router(business_profile.router)
     app.include_router(dialog360_api.router)
     app.include_router(graph_account.router)
     app.include_router(graph_api.router)

@@ -150,8 +150,17 @@ class LedgerEntry:
     delivered_at: float | None = None
 
     @property
+    def amount(self) -> float:
+        """What the message costs: its price when billable, else 0."""
+        return self.price if self.billable else 0.0
+
+    @property
     def charged(self) -> float:
-        return self.price if self.billable and self.delivered_at is not None else 0.0
+        """The amount once charged (on delivery), else 0."""
+        return self.amount if self.delivered_at is not None else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"amount": self.amount, "charged": self.charged, "at": self.sent_at}
 
 
 class Ledger:
@@ -168,15 +177,19 @@ class Ledger:
         if entry is not None and entry.delivered_at is None:
             entry.delivered_at = at
 
-    def to_json(self, phone_number_id: str | None = None) -> dict[str, Any]:
-        rows = [e for e in self.entries.values() if phone_number_id in (None, e.phone_number_id)]
+    def to_json(self, phone_number_id: str | None = None, wa_id: str | None = None) -> dict[str, Any]:
+        rows = [
+            e
+            for e in self.entries.values()
+            if phone_number_id in (None, e.phone_number_id) and wa_id in (None, e.wa_id)
+        ]
         totals: dict[str, float] = {}
         by_category: dict[str, int] = {}
         for entry in rows:
             totals[entry.currency] = round(totals.get(entry.currency, 0.0) + entry.charged, 6)
             by_category[entry.category] = by_category.get(entry.category, 0) + 1
         return {
-            "entries": [asdict(e) | {"charged": e.charged} for e in rows],
+            "entries": [e.to_json() for e in rows],
             "totals": totals,
             "count_by_category": by_category,
         }

@@ -23,6 +23,7 @@ def build_world(
     d360_partner_url: str | None = None,
     d360_partner_secret: str | None = None,
     api_version: str = "v23.0",
+    media_base_url: str | None = None,
 ) -> World:
     """The world the CLI serves, seeded from a scenario file when given."""
     from wacoex.emulator.world import World, WorldConfig
@@ -35,6 +36,7 @@ def build_world(
             d360_partner_webhook_url=d360_partner_url,
             d360_partner_secret=d360_partner_secret,
             api_version=api_version if api_version.startswith("v") else f"v{api_version}",
+            media_base_url=media_base_url,
         )
     )
     if seed:
@@ -60,11 +62,13 @@ def emulator_command(
     d360_partner_url: str | None = None,
     d360_partner_secret: str | None = None,
     api_version: str = "v23.0",
+    media_base_url: str | None = None,
 ) -> None:
     """Run the offline emulator of Meta's Cloud API, 360dialog, the Business app and its customers.
 
     Graph API under /{version}/ (token "emulator-token"), 360dialog under /messages etc.,
     control API under /_emulator (docs at /_emulator/docs). --seed loads a scenario YAML.
+    Media download URLs point at the emulator itself unless --media-base-url is given.
     """
     import uvicorn
 
@@ -72,6 +76,8 @@ def emulator_command(
 
     if not 1 <= port <= 65535:
         _fail(f"--port must be between 1 and 65535, not {port}")
+    if media_base_url is not None and not media_base_url.startswith(("http://", "https://")):
+        _fail(f"--media-base-url must be an http(s) URL, not {media_base_url!r}")
     from wacoex.emulator.customers import ActionError
     from wacoex.emulator.scenarios import ScenarioError
 
@@ -84,6 +90,7 @@ def emulator_command(
             d360_partner_url=d360_partner_url,
             d360_partner_secret=d360_partner_secret,
             api_version=api_version,
+            media_base_url=media_base_url,
         )
     except ScenarioError as exc:
         _fail(str(exc))

@@ -26,6 +26,7 @@ _NUMBER_FIELDS = {f.name for f in dataclasses.fields(Number)} - {
     "address_book",
     "sync_done",
     "extra",
+    "business_profile",
 }
 _NUMBER_CREATE = _NUMBER_FIELDS | {"business_id", "business_name", "onboarded", "devices", "messaging_limit"}
 _CUSTOMER_FIELDS = {f.name for f in dataclasses.fields(Customer)}
@@ -42,6 +43,7 @@ def number_json(world: World, number: Number) -> dict[str, Any]:
         "sync_done": sorted(number.sync_done),
         "devices": [dataclasses.asdict(d) | {"supported": d.supported} for d in number.devices],
         "address_book": {k: dataclasses.asdict(v) for k, v in number.address_book.items()},
+        "business_profile": dataclasses.asdict(number.business_profile),
     }
     return out
 
@@ -191,6 +193,30 @@ async def create_code(request: Request, body: dict[str, Any] = Body(default={}))
     }
 
 
+@router.get("/messages")
+async def list_messages(
+    request: Request,
+    phone_number_id: str | None = None,
+    wa_id: str | None = None,
+    origin: str | None = None,
+    direction: str | None = None,
+) -> dict[str, Any]:
+    """Every message the world holds, oldest first: ``origin`` is who wrote it (``api``,
+    ``business_app`` for the owner on the phone or a companion, ``customer``), ``direction``
+    ``inbound``/``outbound`` from the business's side; history from before onboarding included."""
+    world = world_of(request)
+    found = [
+        m
+        for m in world.messages.values()
+        if phone_number_id in (None, m.phone_number_id)
+        and wa_id in (None, m.wa_id)
+        and origin in (None, m.origin)
+        and direction in (None, m.direction)
+    ]
+    found.sort(key=lambda m: m.timestamp)
+    return {"data": [message_json(m) for m in found]}
+
+
 @router.get("/messages/{wamid}")
 async def get_message(request: Request, wamid: str) -> dict[str, Any]:
     msg = world_of(request).messages.get(wamid)
@@ -270,8 +296,27 @@ async def clear_fault(request: Request, fault_id: int) -> dict[str, Any]:
 
 
 @router.get("/ledger")
-async def ledger(request: Request, phone_number_id: str | None = None) -> dict[str, Any]:
-    return world_of(request).ledger.to_json(phone_number_id)
+async def ledger(
+    request: Request, phone_number_id: str | None = None, wa_id: str | None = None
+) -> dict[str, Any]:
+    """The billing ledger: one entry per API-sent message, charged on delivery."""
+    return world_of(request).ledger.to_json(phone_number_id, wa_id)
+
+
+@router.get("/refusals")
+async def refusals(
+    request: Request, phone_number_id: str | None = None, code: int | None = None
+) -> dict[str, Any]:
+    """Every send the platform refused with a Graph error, oldest first, and the count per code."""
+    found = [
+        r
+        for r in world_of(request).refusals
+        if phone_number_id in (None, r.phone_number_id) and code in (None, r.code)
+    ]
+    counts: dict[str, int] = {}
+    for refusal in found:
+        counts[str(refusal.code)] = counts.get(str(refusal.code), 0) + 1
+    return {"data": [dataclasses.asdict(r) for r in found], "count_by_code": counts}
 
 
 @router.get("/webhooks")
@@ -325,7 +370,7 @@ _API_ERRORS = {
 
 
 def install_fault_middleware(app: FastAPI) -> None:
-    """``api_error`` and ``slow_api`` faults act on every non-control request."""
+    """``api_error``, ``slow_api`` and ``lost_response`` faults act on every non-control request."""
 
     @app.middleware("http")
     async def api_faults(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -354,4 +399,8 @@ def install_fault_middleware(app: FastAPI) -> None:
                 else None
             )
             return JSONResponse(error.to_json(), status_code=status, headers=headers)
-        return await call_next(request)
+        lost = world.faults.take("lost_response", path=path, phone_number_id=pnid)
+        response = await call_next(request)
+        if lost is not None:
+            await asyncio.sleep(float(lost.params.get("seconds", 30.0)))
+        return response

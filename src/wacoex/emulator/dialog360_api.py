@@ -106,7 +106,8 @@ async def get_media(request: Request, media_id: str) -> Response:
     if found is None:
         return invalid_key_response()
     world, _ = found
-    return JSONResponse(media_ops.metadata(world, media_ops.live_media(world, media_id)))
+    media = media_ops.live_media(world, media_id)
+    return JSONResponse(media_ops.metadata(world, media, str(request.base_url)))
 
 
 @router.delete("/{media_id}")

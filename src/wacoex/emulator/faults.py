@@ -10,6 +10,9 @@ A fault is ``{"kind": ..., <params>, "field"?, "phone_number_id"?, "path"?, "tim
 - ``api_error`` {status=500, code?, message?}: Graph/360dialog calls fail (500 -> code 1, 503 -> 2,
   429 -> 4 unless ``code`` is given); ``path`` limits it to request paths containing that text.
 - ``slow_api`` {seconds=1}: Graph/360dialog calls answer after a real-time sleep.
+- ``lost_response`` {seconds=30}: the call is carried out (a send is accepted, stored, delivered
+  and its statuses flow) but its answer is held for a real-time ``seconds``, so a client with a
+  shorter timeout gives up after its request has left.
 - ``media_expiry`` {media_id?}: applied at once: the media (all media without ``media_id``) expires.
 
 ``times`` (default: unlimited) is how many matches consume the fault; ``probability`` (default 1)
@@ -25,7 +28,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wacoex.emulator.world import World
 
-KINDS = frozenset({"duplicate", "batch", "reorder", "delay", "drop", "api_error", "slow_api", "media_expiry"})
+KINDS = frozenset(
+    {
+        "duplicate",
+        "batch",
+        "reorder",
+        "delay",
+        "drop",
+        "api_error",
+        "slow_api",
+        "lost_response",
+        "media_expiry",
+    }
+)
 _COMMON = frozenset({"kind", "field", "phone_number_id", "path", "times", "probability"})
 
 
@@ -81,6 +96,8 @@ class FaultSet:
         params = {k: v for k, v in spec.items() if k not in _COMMON}
         if kind == "api_error" and int(params.get("status", 500)) < 400:
             raise FaultError("api_error status must be 4xx or 5xx")
+        if kind in ("slow_api", "lost_response") and float(params.get("seconds", 1.0)) < 0:
+            raise FaultError(f"{kind} seconds must not be negative")
         if kind == "batch" and str(params.get("mode", "entries")) not in ("entries", "changes"):
             raise FaultError("batch mode must be 'entries' or 'changes'")
         if kind == "media_expiry":

@@ -170,11 +170,19 @@ def pick(fields: dict[str, Any], wanted: str | None, default: tuple[str, ...]) -
 # -- routes -------------------------------------------------------------------------------------
 @router.get(media_ops.DOWNLOAD_PATH)
 async def download_media(request: Request, mid: str = "", ext: str = "", hash: str = "") -> Response:
+    """The bytes behind a signed URL, for the same credentials as the API: a Graph bearer token
+    allowed to see the media's number, or that number's 360dialog key."""
     world = world_of(request)
     key = request.headers.get("d360-api-key")
-    if key is None or world.number_by_api_key(key) is None:
-        bearer_scope(request, world)
+    keyed = world.number_by_api_key(key) if key is not None else None
+    scope = bearer_scope(request, world) if keyed is None else None
     found = media_ops.resolve_download(world, mid, ext, hash)
+    owner = None if found is None else world.numbers.get(found.phone_number_id)
+    if owner is not None:
+        if keyed is not None and keyed.phone_number_id != owner.phone_number_id:
+            found = None
+        if scope is not None and not _allowed(world, scope, owner.waba_id):
+            found = None
     if found is None:
         return JSONResponse(
             {"error": {"message": "URL expired or media not found", "code": 404}}, status_code=404
@@ -324,9 +332,11 @@ async def get_node(request: Request, version: str, node: str) -> dict[str, Any]:
     owner = world.businesses.get(node)
     if owner is not None and (scope[0] or scope[1] == owner.id):
         return pick({"id": owner.id, "name": owner.name}, wanted, ("id", "name"))
-    if node in world.media:
+    media = world.media.get(node)
+    holder = None if media is None else world.numbers.get(media.phone_number_id)
+    if media is not None and (holder is None or _allowed(world, scope, holder.waba_id)):
         found = media_ops.live_media(world, node)
-        return media_ops.metadata(world, found)
+        return media_ops.metadata(world, found, str(request.base_url))
     raise unknown_object(node)
 
 

@@ -1,7 +1,9 @@
 """Media objects: upload, metadata, short-lived signed download URLs, expiry, delete.
 
 Uploaded media lives 30 days (``media_ttl``); the URL from ``GET /{media_id}`` works for 5 minutes
-(``media_url_ttl``) and needs the same credentials as the API, like Meta's lookaside URLs.
+(``media_url_ttl``) and needs the same credentials as the API, like Meta's lookaside URLs. It points
+at the emulator itself (the base URL the request came in on) unless ``media_base_url`` is set, so a
+client never sends its token to an outside host.
 """
 
 from __future__ import annotations
@@ -98,16 +100,18 @@ def _hash(world: World, media_id: str, expires: int) -> str:
     ).hexdigest()[:24]
 
 
-def download_url(world: World, media: MediaObject, base_url: str | None = None) -> str:
+def download_url(world: World, media: MediaObject, request_base_url: str) -> str:
+    """A signed URL for 5 minutes, on ``media_base_url`` when set, else where the request came in."""
     expires = int(world.clock.now() + world.config.media_url_ttl)
     query = urlencode({"mid": media.id, "ext": expires, "hash": _hash(world, media.id, expires)})
-    return f"{(base_url or world.config.media_base_url).rstrip('/')}{DOWNLOAD_PATH}?{query}"
+    base = world.config.media_base_url or request_base_url
+    return f"{base.rstrip('/')}{DOWNLOAD_PATH}?{query}"
 
 
-def metadata(world: World, media: MediaObject, base_url: str | None = None) -> dict[str, Any]:
+def metadata(world: World, media: MediaObject, request_base_url: str) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
-        "url": download_url(world, media, base_url),
+        "url": download_url(world, media, request_base_url),
         "mime_type": media.mime_type,
         "sha256": media.sha256,
         "file_size": media.file_size,

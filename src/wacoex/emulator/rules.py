@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from wacoex.emulator.world import Chat, Number, Template, World
+from wacoex.emulator.world import Chat, FreeEntryPoint, Number, Template, TokenBucket, World
 
 
 class GraphError(Exception):
@@ -179,11 +179,12 @@ def fep_open(world: World, number: Number, chat: Chat, *, commit: bool = False) 
 
     It opens when the business first replies within 24 h of a customer message that carried a
     click-to-WhatsApp ``referral`` (received after onboarding), and lasts 72 h from that reply;
-    ``commit=True`` records the reply. The send path owns this state (``rate_state["fep"]``), so a
-    window set early on the chat by other code does not make messages free.
+    ``commit=True`` records the reply. The send path owns this state
+    (``rate_state.free_entry_points``), so a window set early on the chat by other code does not make
+    messages free.
     """
     now = world.clock.now()
-    opened: dict[tuple[str, str], tuple[str, float]] = world.rate_state.setdefault("fep", {})
+    opened = world.rate_state.free_entry_points
     key = (chat.phone_number_id, chat.wa_id)
     for msg in reversed(chat.messages):
         if msg.direction == "outbound" and msg.origin == "api" and key in opened:
@@ -191,46 +192,51 @@ def fep_open(world: World, number: Number, chat: Chat, *, commit: bool = False) 
         if msg.direction == "inbound" and msg.origin == "customer" and msg.referral is not None:
             after_onboarding = number.onboarded_at is None or msg.timestamp >= number.onboarded_at
             fresh = now < msg.timestamp + world.config.csw_seconds
-            if after_onboarding and fresh and opened.get(key, ("", 0.0))[0] != msg.wamid:
+            current = opened.get(key)
+            if after_onboarding and fresh and (current is None or current.source_wamid != msg.wamid):
                 if not commit:
                     return True
-                opened[key] = (msg.wamid, now + world.config.fep_seconds)
+                opened[key] = FreeEntryPoint(msg.wamid, now + world.config.fep_seconds)
                 chat.fep_source_wamid = msg.wamid
                 chat.fep_until = now + world.config.fep_seconds
             break
-    return key in opened and now < opened[key][1]
+    found = opened.get(key)
+    return found is not None and now < found.until
 
 
 # -- rate limits --------------------------------------------------------------------------------
-def _take_token(world: World, key: str, capacity: float, per_second: float) -> bool:
-    buckets: dict[str, tuple[float, float]] = world.rate_state.setdefault("buckets", {})
-    now = world.clock.now()
-    tokens, last = buckets.get(key, (capacity, now))
-    tokens = min(capacity, tokens + max(0.0, now - last) * per_second)
-    if tokens < 1.0:
-        buckets[key] = (tokens, now)
-        return False
-    buckets[key] = (tokens - 1.0, now)
-    return True
-
-
 def throughput_of(world: World, number: Number) -> int:
     return world.config.coex_throughput if number.coexistence else world.config.default_throughput
 
 
 def check_throughput(world: World, number: Number) -> None:
-    """Fixed 20 msg/s on coexistence numbers, 80 msg/s otherwise (a one-second token bucket)."""
+    """At most 20 sends (80 off coexistence) accepted in any one-second window, else 130429.
+
+    A sliding window over the instants of accepted sends: a send at ``t`` is refused when the number
+    already had ``throughput`` sends accepted in ``(t - 1 s, t]``.
+    """
     rate = throughput_of(world, number)
-    if not _take_token(world, f"tp:{number.phone_number_id}", rate, rate):
+    now = world.clock.now()
+    recent = world.rate_state.recent_sends.setdefault(number.phone_number_id, deque())
+    while recent and recent[0] <= now - 1.0:
+        recent.popleft()
+    if len(recent) >= rate:
         raise throughput_exceeded()
+    recent.append(now)
 
 
 def check_pair_rate(world: World, number: Number, wa_id: str) -> None:
-    """About one message per 6 s to the same recipient, after a small burst."""
+    """About one message per 6 s to the same recipient, after a small burst (a token bucket)."""
     config = world.config
-    key = f"pair:{number.phone_number_id}:{wa_id}"
-    if not _take_token(world, key, config.pair_burst, 1.0 / config.pair_rate_interval):
+    capacity, per_second = float(config.pair_burst), 1.0 / config.pair_rate_interval
+    now = world.clock.now()
+    buckets = world.rate_state.pair_buckets
+    bucket = buckets.setdefault((number.phone_number_id, wa_id), TokenBucket(capacity, now))
+    bucket.tokens = min(capacity, bucket.tokens + max(0.0, now - bucket.at) * per_second)
+    bucket.at = now
+    if bucket.tokens < 1.0:
         raise pair_rate_exceeded()
+    bucket.tokens -= 1.0
 
 
 def check_messaging_limit(world: World, number: Number, wa_id: str, *, business_initiated: bool) -> None:
@@ -239,8 +245,7 @@ def check_messaging_limit(world: World, number: Number, wa_id: str, *, business_
         return
     business = world.business_of(number)
     limit = business.messaging_limit
-    log: dict[str, dict[str, float]] = world.rate_state.setdefault("limit", {})
-    seen = log.setdefault(business.id, {})
+    seen = world.rate_state.reached.setdefault(business.id, {})
     now = world.clock.now()
     for user, at in list(seen.items()):
         if at <= now - 86400.0:

@@ -8,13 +8,11 @@ accepted and then fail asynchronously (``failed`` status with 131026 / 131050), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wacoex.emulator import billing, rules
 from wacoex.emulator.rules import GraphError, invalid_parameter
-
-if TYPE_CHECKING:
-    from wacoex.emulator.world import Number, World
+from wacoex.emulator.world import ChatMessage, Number, Refusal, World
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 MESSAGE_TYPES = frozenset(
@@ -160,9 +158,28 @@ def mark_read(world: World, number: Number, body: dict[str, Any]) -> dict[str, A
 
 
 def send_message(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
-    """Accept one Cloud API message or raise the Graph error the real API would return."""
-    from wacoex.emulator.world import ChatMessage
+    """Accept one Cloud API message or raise the Graph error the real API would return.
 
+    Every refusal is kept in ``world.refusals`` (``GET /_emulator/refusals``), so a test can tell
+    that a client never hit 130429 or never tried a free-form send outside the window.
+    """
+    try:
+        return _send(world, number, body)
+    except GraphError as exc:
+        to = body.get("to")
+        world.refusals.append(
+            Refusal(
+                at=world.clock.now(),
+                phone_number_id=number.phone_number_id,
+                to=None if to is None else str(to),
+                code=exc.code,
+                title=exc.title,
+            )
+        )
+        raise
+
+
+def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("status") == "read":
         if body.get("messaging_product") != "whatsapp":
             raise invalid_parameter("The parameter messaging_product is required and must be 'whatsapp'.")

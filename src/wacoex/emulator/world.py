@@ -11,6 +11,7 @@ import base64
 import itertools
 import random
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -58,7 +59,8 @@ class WorldConfig:
     retry_base: float = 10.0
     retry_max_interval: float = 6 * 3600.0
     retry_window: float = 7 * DAY
-    media_base_url: str = "https://lookaside.fbsbx.com"
+    # where media download URLs point; None = the emulator itself (the request's base URL)
+    media_base_url: str | None = None
     media_url_ttl: float = 300.0
     media_ttl: float = 30 * DAY
     template_review_seconds: float = 0.0
@@ -109,6 +111,19 @@ class Contact:
     updated_at: float = 0.0
 
 
+@dataclass
+class BusinessProfile:
+    """What customers see when they open the business's profile (set through the Graph API)."""
+
+    about: str | None = None
+    address: str | None = None
+    description: str | None = None
+    email: str | None = None
+    profile_picture_url: str | None = None
+    websites: list[str] = field(default_factory=list)
+    vertical: str | None = None
+
+
 NumberState = Literal["APP_ONLY", "API_ONLY", "CONNECTED", "OFFBOARDED"]
 
 
@@ -138,6 +153,7 @@ class Number:
     webhook_headers: dict[str, str] = field(default_factory=dict)
     webhook_verify_token: str | None = None
     official_business_account: bool = False
+    business_profile: BusinessProfile = field(default_factory=BusinessProfile)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -222,6 +238,45 @@ class MediaObject:
 
 
 @dataclass
+class TokenBucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class FreeEntryPoint:
+    """A 72 h free entry point window opened by the business's first reply to a CTWA message."""
+
+    source_wamid: str
+    until: float
+
+
+@dataclass
+class RateState:
+    """What the send path remembers between sends to enforce Meta's limits."""
+
+    # phone_number_id -> instants of the sends accepted within the last second (throughput)
+    recent_sends: dict[str, deque[float]] = field(default_factory=dict)
+    # (phone_number_id, wa_id) -> the pair-rate bucket
+    pair_buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict)
+    # business_id -> wa_id -> when that user was last reached outside a window (messaging limit)
+    reached: dict[str, dict[str, float]] = field(default_factory=dict)
+    # (phone_number_id, wa_id) -> the free entry point window the send path opened
+    free_entry_points: dict[tuple[str, str], FreeEntryPoint] = field(default_factory=dict)
+
+
+@dataclass
+class Refusal:
+    """A send the platform answered with a Graph error (throughput, window, template, ...)."""
+
+    at: float
+    phone_number_id: str
+    to: str | None
+    code: int
+    title: str
+
+
+@dataclass
 class OAuthCode:
     code: str
     business_id: str | None
@@ -254,7 +309,8 @@ class World:
         self.tokens: dict[str, str | None] = dict.fromkeys(self.config.access_tokens)
         self.rate_card = RateCard.default()
         self.ledger = Ledger()
-        self.rate_state: dict[str, Any] = {}
+        self.rate_state = RateState()
+        self.refusals: list[Refusal] = []
         self.faults: FaultSet = FaultSet(self)
         self.dispatcher: Dispatcher = Dispatcher(self)
         self._ids = itertools.count(1)
