@@ -161,3 +161,10 @@ def test_the_send_rate_is_the_numbers_own_else_by_coexistence() -> None:
     assert send_rate(settings, coex) == 20
     assert send_rate(settings, replace(coex, coexistence=False)) == 80
     assert send_rate(settings, replace(coex, send_rate=5.0)) == 5.0
+
+
+def test_a_free_turn_is_given_even_with_no_wait_allowed_on_the_real_clock() -> None:
+    """The clock moves while the turn is computed: a turn that is already here is never refused."""
+    pacing = Throttle(pair_interval=6.0, pair_burst=10)
+    for i in range(20):
+        assert pacing.acquire("n1", 20.0, f"r{i}", max_wait=0.0) < 0.5

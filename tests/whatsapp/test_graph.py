@@ -227,3 +227,14 @@ def test_a_200_without_a_message_id_is_ambiguous() -> None:
         GraphProvider(client_at("http://p.test", transport)).send_message(ref(), text())
     assert caught.value.ambiguous
     assert not caught.value.retryable
+
+
+def test_a_number_without_a_token_sends_nothing() -> None:
+    seen, transport = recording(httpx.Response(200, json={"messages": [{"id": "wamid.X"}]}))
+    with pytest.raises(ProviderError) as caught:
+        GraphProvider(client_at("http://p.test", transport)).send_message(
+            replace(ref(), access_token=None), text()
+        )
+    assert caught.value.details["error"] == "unauthorized"
+    assert not caught.value.ambiguous
+    assert seen == []

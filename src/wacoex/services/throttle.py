@@ -126,7 +126,7 @@ class Throttle:
         return window.next_slot(max(now, self._held.get(number_key, now)))
 
     def _refuse_beyond(self, slot: float, now: float, deadline: float, cause: str = "number") -> None:
-        if slot <= deadline:
+        if slot <= max(deadline, now):  # a turn that is already here never waits, whatever max_wait
             return
         pair = cause == "pair"
         raise Refused(

@@ -82,7 +82,13 @@ class GraphClient:
         Answers only 2xx; anything else raises ProviderError with the provider's body in `details`.
         """
         url = target if target.startswith(("http://", "https://")) else self.base_url(number) + target
-        token = number.access_token or ""
+        token = number.access_token
+        if not token:  # nothing leaves without a credential: the provider would only answer 401
+            raise ProviderError(
+                "no access token registered for this number (wacoex numbers add --access-token)",
+                error="unauthorized",
+                meaning="the number has no access token or API key",
+            )
         if number.provider == DIALOG360:
             headers = {"D360-API-KEY": token}
         else:
