@@ -88,7 +88,14 @@ def create_app(
     )
     app.state.world = world
 
-    from wacoex.emulator import business_profile, control_api, dialog360_api, graph_account, graph_api
+    from wacoex.emulator import (
+        business_profile,
+        control_api,
+        dialog360_api,
+        graph_account,
+        graph_api,
+        graph_templates,
+    )
 
     app.include_router(control_api.router)
     for module in ("wacoex.emulator.control_people", "wacoex.emulator.ui"):
@@ -99,6 +106,7 @@ def create_app(
     app.include_router(business_profile.router)
     app.include_router(dialog360_api.router)
     app.include_router(graph_account.router)
+    app.include_router(graph_templates.router)
     app.include_router(graph_api.router)
     graph_api.install_error_handlers(app)
     return app

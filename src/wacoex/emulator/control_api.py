@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 
 from wacoex.emulator.clock import parse_duration
 from wacoex.emulator.faults import FaultError
-from wacoex.emulator.graph_api import template_json, world_of
+from wacoex.emulator.graph_api import world_of
 from wacoex.emulator.rules import GraphError
+from wacoex.emulator.templates import TemplateError, new_template, template_json
 from wacoex.emulator.world import ChatMessage, Customer, Device, Number, World, WorldConfig
 
 router = APIRouter(prefix="/_emulator", tags=["emulator control"])
@@ -146,9 +147,22 @@ async def list_customers(request: Request) -> dict[str, Any]:
 
 @router.post("/templates", status_code=201)
 async def create_template(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """``{waba_id | phone_number_id, name, language, category, status?, components?}``."""
+    """``{waba_id | phone_number_id, name, language, category, status?, components?,
+    parameter_format?}`` (the format is inferred from the placeholders when not given)."""
     world = world_of(request)
-    _unknown(body, {"waba_id", "phone_number_id", "name", "language", "category", "status", "components"})
+    _unknown(
+        body,
+        {
+            "waba_id",
+            "phone_number_id",
+            "name",
+            "language",
+            "category",
+            "status",
+            "components",
+            "parameter_format",
+        },
+    )
     waba_id = body.get("waba_id")
     if waba_id is None and body.get("phone_number_id"):
         waba_id = _number(world, str(body["phone_number_id"])).waba_id
@@ -157,17 +171,19 @@ async def create_template(request: Request, body: dict[str, Any] = Body(...)) ->
     for key in ("name", "language", "category"):
         if not isinstance(body.get(key), str):
             raise HTTPException(422, f"{key} is required")
-    category = body["category"].upper()
-    if category not in ("MARKETING", "UTILITY", "AUTHENTICATION"):
-        raise HTTPException(422, "category must be MARKETING, UTILITY or AUTHENTICATION")
-    template = world.add_template(
-        str(waba_id),
-        body["name"],
-        body["language"],
-        category,
-        status=str(body.get("status", "APPROVED")).upper(),
-        components=list(body.get("components") or []),
-    )
+    try:
+        template = new_template(
+            world,
+            str(waba_id),
+            body["name"],
+            body["language"],
+            body["category"],
+            status=str(body.get("status", "APPROVED")),
+            components=list(body.get("components") or []),
+            parameter_format=body.get("parameter_format"),
+        )
+    except TemplateError as exc:
+        raise HTTPException(422, str(exc)) from exc
     return template_json(template) | {"waba_id": template.waba_id}
 
 

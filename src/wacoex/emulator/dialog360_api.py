@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from wacoex.emulator import graph_account, graph_api, send
 from wacoex.emulator import media as media_ops
 from wacoex.emulator.rules import invalid_parameter
+from wacoex.emulator.templates import template_json
 from wacoex.emulator.world import Number, World
 
 router = APIRouter(include_in_schema=False)
@@ -95,7 +96,7 @@ async def list_templates(request: Request) -> Response:
         return invalid_key_response()
     world, number = found
     data: list[dict[str, Any]] = [
-        graph_api.template_json(t) for t in world.templates.values() if t.waba_id == number.waba_id
+        template_json(t) for t in world.templates.values() if t.waba_id == number.waba_id
     ]
     return JSONResponse({"count": len(data), "total": len(data), "waba_templates": data})
 

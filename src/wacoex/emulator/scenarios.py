@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from wacoex.emulator import customers, payloads, phone
+from wacoex.emulator import customers, payloads, phone, templates
 from wacoex.emulator.clock import parse_duration
 from wacoex.emulator.customers import ActionError
 from wacoex.emulator.payloads import Json
@@ -253,9 +253,14 @@ def load_scenario(world: World, source: str | Path | Mapping[str, Any]) -> dict[
         for spec in data.get("templates", []):
             ref = spec.get("number")
             waba_id = spec.get("waba_id") or (by_ref[str(ref)] if ref else numbers[0]).waba_id
-            extra = {k: v for k, v in spec.items() if k in ("status", "components")}
-            world.add_template(
-                waba_id, str(spec["name"]), str(spec.get("language", "en_US")), str(spec["category"]), **extra
+            extra = {k: v for k, v in spec.items() if k in ("status", "components", "parameter_format")}
+            templates.new_template(
+                world,
+                waba_id,
+                str(spec["name"]),
+                str(spec.get("language", "en_US")),
+                str(spec["category"]),
+                **extra,
             )
     except ScenarioError:
         raise

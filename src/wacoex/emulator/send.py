@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacoex.emulator import billing, rules
+from wacoex.emulator import billing, rules, templates
 from wacoex.emulator.rules import GraphError, invalid_parameter
 from wacoex.emulator.world import ChatMessage, Number, Refusal, World
 
@@ -208,7 +208,7 @@ def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     template_category: str | None = None
     if msg_type == "template":
         assert isinstance(content, dict)
-        template_category = rules.check_template(world, number, content).category
+        template_category = templates.check_send(world, number, content).category
     chat = world.chat(number.phone_number_id, wa_id)
     window = rules.window_open(world, number, chat)
     if template_category is None and not window:

@@ -219,6 +219,7 @@ class Template:
     components: list[dict[str, Any]] = field(default_factory=list)
     id: str = ""
     waba_id: str = ""
+    parameter_format: str = "POSITIONAL"  # or "NAMED": {{first_name}} placeholders
 
 
 @dataclass
