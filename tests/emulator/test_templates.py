@@ -121,3 +121,20 @@ async def test_template_lists_page_with_cursors_and_next_links(emu: Emu) -> None
     assert (
         error_code(await emu.graph("GET", f"/{waba_id}/message_templates", params={"after": "nope"})) == 100
     )
+
+
+async def test_scenarios_take_parameter_format_and_refuse_a_wrong_one(emu: Emu) -> None:
+    scenario = """
+numbers: [{display_phone_number: "15550783881", onboarded: true}]
+templates:
+  - {name: pickup, language: en_US, category: UTILITY, components: [{type: BODY, text: "Hi {{first_name}}"}]}
+"""
+    await emu.control.load_scenario(scenario)
+    assert [(t["name"], t["parameter_format"]) for t in await emu.control.list_templates()] == [
+        ("pickup", "NAMED")
+    ]
+    with pytest.raises(EmulatorError) as caught:
+        await emu.control.load_scenario(
+            scenario.replace("category: UTILITY,", "category: UTILITY, parameter_format: POSITIONAL,")
+        )
+    assert caught.value.status_code == 422
