@@ -41,8 +41,10 @@ async def post_message(request: Request) -> Response:
     found = number_for_key(request)
     if found is None:
         return invalid_key_response()
-    world, number = found
-    return JSONResponse(send.send_message(world, number, await graph_api.json_body(request)))
+    _, number = found
+    return JSONResponse(
+        send.send_message(graph_api.runtime_of(request), number, await graph_api.json_body(request))
+    )
 
 
 @router.post("/media")
@@ -59,8 +61,12 @@ async def synchronization(request: Request) -> Response:
     found = number_for_key(request)
     if found is None:
         return invalid_key_response()
-    world, number = found
-    return JSONResponse(await graph_account.request_sync(world, number, await graph_api.json_body(request)))
+    _, number = found
+    return JSONResponse(
+        await graph_account.request_sync(
+            graph_api.runtime_of(request), number, await graph_api.json_body(request)
+        )
+    )
 
 
 @router.get("/v1/configs/webhook")

@@ -16,15 +16,20 @@ from fastapi.responses import JSONResponse
 from wacoex.emulator import media as media_ops
 from wacoex.emulator import rules, send
 from wacoex.emulator.rules import GraphError, invalid_parameter, unknown_object
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import Number, Waba, World
 
 router = APIRouter(include_in_schema=False)
 _VERSION = re.compile(r"^v\d+\.\d+$")
 
 
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def world_of(request: Request) -> World:
-    world: World = request.app.state.world
-    return world
+    return runtime_of(request).world
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -193,10 +198,10 @@ async def download_media(request: Request, mid: str = "", ext: str = "", hash: s
 
 @router.post("/{version}/{node}/messages")
 async def post_message(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, number = number_for(request, version, node)
+    _, number = number_for(request, version, node)
     if number.provider != "meta":
         raise unknown_object(node, "post")
-    return send.send_message(world, number, await json_body(request))
+    return send.send_message(runtime_of(request), number, await json_body(request))
 
 
 @router.post("/{version}/{node}/media")

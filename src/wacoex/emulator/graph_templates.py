@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from wacoex.emulator.graph_api import json_body, waba_for
+from wacoex.emulator.graph_api import json_body, runtime_of, waba_for
 from wacoex.emulator.rules import GraphError, invalid_parameter
 from wacoex.emulator.templates import TemplateError, new_template, template_json
 from wacoex.emulator.world import Template
@@ -72,6 +72,7 @@ async def list_templates(request: Request, version: str, node: str) -> dict[str,
 @router.post("/{version}/{node}/message_templates")
 async def create_template(request: Request, version: str, node: str) -> dict[str, Any]:
     world, waba = waba_for(request, version, node, "post")
+    runtime = runtime_of(request)
     body = await json_body(request)
     name, language = body.get("name"), body.get("language")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]{1,512}", name):
@@ -101,7 +102,7 @@ async def create_template(request: Request, version: str, node: str) -> dict[str
 
         def approve() -> None:
             template.status = "APPROVED"
-            world.dispatcher.emit_waba(
+            runtime.dispatcher.emit_waba(
                 waba.id,
                 "message_template_status_update",
                 {
