@@ -19,9 +19,10 @@ from typing import Any
 
 import httpx
 
-from wacoex.emulator import customers, history_export
 from wacoex.emulator.clock import Clock
-from wacoex.emulator.history_export import HistoryOptions, Thread
+from wacoex.emulator.people import customers
+from wacoex.emulator.platform import history_export
+from wacoex.emulator.platform.history_export import HistoryOptions, Thread
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import World, WorldConfig
 

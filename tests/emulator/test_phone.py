@@ -389,7 +389,7 @@ async def test_contact_changes_emit_state_sync_only_after_the_initial_sync(onboa
 
 
 async def test_contact_sync_is_chunked(onboarded: Emulator) -> None:
-    from wacoex.emulator import phone
+    from wacoex.emulator.people import phone
 
     number = onboarded.world.numbers[PNID]
     for i in range(1203):

@@ -18,16 +18,14 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from wacoex.emulator import (
+from wacoex.emulator.control import control_api, control_people, ui
+from wacoex.emulator.people import phone
+from wacoex.emulator.platform import (
     business_profile,
-    control_api,
-    control_people,
     dialog360_api,
     graph_account,
     graph_api,
     graph_templates,
-    phone,
-    ui,
 )
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import World, WorldConfig

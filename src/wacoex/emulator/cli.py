@@ -43,7 +43,7 @@ def build_runtime(
         )
     )
     if seed:
-        from wacoex.emulator.scenarios import load_scenario
+        from wacoex.emulator.control.scenarios import load_scenario
 
         load_scenario(runtime, seed)
     return runtime
@@ -81,8 +81,8 @@ def emulator_command(
         _fail(f"--port must be between 1 and 65535, not {port}")
     if media_base_url is not None and not media_base_url.startswith(("http://", "https://")):
         _fail(f"--media-base-url must be an http(s) URL, not {media_base_url!r}")
-    from wacoex.emulator.customers import ActionError
-    from wacoex.emulator.scenarios import ScenarioError
+    from wacoex.emulator.control.scenarios import ScenarioError
+    from wacoex.emulator.people.customers import ActionError
 
     try:
         runtime = build_runtime(

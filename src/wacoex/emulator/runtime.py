@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacoex.emulator.billing import Ledger
-from wacoex.emulator.faults import FaultSet
-from wacoex.emulator.webhooks import Dispatcher
+from wacoex.emulator.control.faults import FaultSet
+from wacoex.emulator.platform.billing import Ledger
+from wacoex.emulator.platform.webhooks import Dispatcher
 from wacoex.emulator.world import ChatMessage, World
 
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4}

@@ -14,8 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wacoex.emulator.billing import RateCard, calling_code_of
 from wacoex.emulator.clock import Clock
+from wacoex.emulator.platform.billing import RateCard, calling_code_of
 
 DAY = 86400.0
 UNSUPPORTED_DEVICES = frozenset({"windows", "wearos"})

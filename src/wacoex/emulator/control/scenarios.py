@@ -16,14 +16,15 @@ from typing import Any
 
 import yaml
 
-from wacoex.emulator import customers, payloads, phone, templates
 from wacoex.emulator.clock import parse_duration
-from wacoex.emulator.customers import ActionError
-from wacoex.emulator.payloads import Json
+from wacoex.emulator.people import customers, phone
+from wacoex.emulator.people.customers import ActionError
+from wacoex.emulator.platform import payloads, templates
+from wacoex.emulator.platform.payloads import Json
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Contact, Device, Number, World
 
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SCENARIO_DIR = Path(__file__).parent.parent / "scenarios"
 NUMBER_FIELDS = (
     "provider",
     "access_token",

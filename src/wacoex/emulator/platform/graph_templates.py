@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from wacoex.emulator.graph_api import json_body, runtime_of, waba_for
-from wacoex.emulator.rules import GraphError, invalid_parameter
-from wacoex.emulator.templates import TemplateError, new_template, template_json
+from wacoex.emulator.platform.graph_api import json_body, runtime_of, waba_for
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter
+from wacoex.emulator.platform.templates import TemplateError, new_template, template_json
 from wacoex.emulator.world import Template
 
 router = APIRouter(include_in_schema=False)

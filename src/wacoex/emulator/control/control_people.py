@@ -14,9 +14,11 @@ import yaml
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import customers, history_export, payloads, phone, scenarios
-from wacoex.emulator.customers import ActionError
-from wacoex.emulator.graph_api import runtime_of
+from wacoex.emulator.control import scenarios
+from wacoex.emulator.people import customers, phone
+from wacoex.emulator.people.customers import ActionError
+from wacoex.emulator.platform import history_export, payloads
+from wacoex.emulator.platform.graph_api import runtime_of
 from wacoex.emulator.runtime import Runtime
 
 router = APIRouter(prefix="/_emulator", tags=["people"])

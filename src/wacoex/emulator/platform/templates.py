@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wacoex.emulator.rules import GraphError, invalid_parameter
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter
 from wacoex.emulator.world import Number, Template, World
 
 PARAMETER_FORMATS = ("POSITIONAL", "NAMED")

@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import media as media_ops
-from wacoex.emulator import rules, send
-from wacoex.emulator.rules import GraphError, invalid_parameter, unknown_object
+from wacoex.emulator.platform import media as media_ops
+from wacoex.emulator.platform import rules, send
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter, unknown_object
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import Number, Waba, World
 

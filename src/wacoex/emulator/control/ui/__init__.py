@@ -14,9 +14,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from wacoex.emulator import phone
-from wacoex.emulator.customers import ActionError, require_number
-from wacoex.emulator.graph_api import runtime_of
+from wacoex.emulator.people import phone
+from wacoex.emulator.people.customers import ActionError, require_number
+from wacoex.emulator.platform.graph_api import runtime_of
 
 router = APIRouter(prefix="/_emulator/ui", tags=["ui"], include_in_schema=False)
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]))

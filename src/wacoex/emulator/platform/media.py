@@ -14,7 +14,7 @@ import hmac
 from typing import Any
 from urllib.parse import urlencode
 
-from wacoex.emulator.rules import GraphError, unknown_object
+from wacoex.emulator.platform.rules import GraphError, unknown_object
 from wacoex.emulator.world import MediaObject, World
 
 DOWNLOAD_PATH = "/whatsapp_business/attachments/"

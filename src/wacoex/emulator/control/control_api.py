@@ -14,11 +14,11 @@ from fastapi import APIRouter, Body, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from wacoex.emulator.clock import parse_duration
-from wacoex.emulator.faults import FaultError
-from wacoex.emulator.graph_api import runtime_of, world_of
-from wacoex.emulator.rules import GraphError
+from wacoex.emulator.control.faults import FaultError
+from wacoex.emulator.platform.graph_api import runtime_of, world_of
+from wacoex.emulator.platform.rules import GraphError
+from wacoex.emulator.platform.templates import TemplateError, new_template, template_json
 from wacoex.emulator.runtime import Runtime
-from wacoex.emulator.templates import TemplateError, new_template, template_json
 from wacoex.emulator.world import ChatMessage, Customer, Device, Number, World, WorldConfig
 
 router = APIRouter(prefix="/_emulator", tags=["emulator control"])

@@ -11,10 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import graph_account, graph_api, send
-from wacoex.emulator import media as media_ops
-from wacoex.emulator.rules import invalid_parameter
-from wacoex.emulator.templates import template_json
+from wacoex.emulator.platform import graph_account, graph_api, send
+from wacoex.emulator.platform import media as media_ops
+from wacoex.emulator.platform.rules import invalid_parameter
+from wacoex.emulator.platform.templates import template_json
 from wacoex.emulator.world import Number, World
 
 router = APIRouter(include_in_schema=False)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacoex.emulator import billing, rules, templates
-from wacoex.emulator.rules import GraphError, invalid_parameter
+from wacoex.emulator.platform import billing, rules, templates
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Number, Refusal
 

@@ -14,8 +14,8 @@ import base64
 import hashlib
 from typing import Any
 
-from wacoex.emulator import payloads
-from wacoex.emulator.payloads import Json
+from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform.payloads import Json
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Customer, MediaObject, Number
 

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from wacoex.emulator import payloads
-from wacoex.emulator.payloads import Json
+from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform.payloads import Json
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import Number
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from wacoex.emulator.faults import FaultSet
+from wacoex.emulator.control.faults import FaultSet
 from wacoex.emulator.world import Number, World
 
 USER_AGENT = "facebookexternalua"

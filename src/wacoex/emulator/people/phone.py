@@ -13,8 +13,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from wacoex.emulator import payloads
-from wacoex.emulator.customers import (
+from wacoex.emulator.people.customers import (
     REVOKE_WINDOW,
     ActionError,
     api_connected,
@@ -22,8 +21,9 @@ from wacoex.emulator.customers import (
     require_customer,
     require_number,
 )
-from wacoex.emulator.payloads import Json
-from wacoex.emulator.rules import check_onboarding_eligible
+from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform.payloads import Json
+from wacoex.emulator.platform.rules import check_onboarding_eligible
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Contact, Device, Number, World
 

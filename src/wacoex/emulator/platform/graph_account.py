@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 
-from wacoex.emulator import history_export, phone, rules
 from wacoex.emulator.clock import maybe_await
-from wacoex.emulator.graph_api import _check_version, json_body, number_for, runtime_of, waba_for
-from wacoex.emulator.rules import GraphError, invalid_parameter
+from wacoex.emulator.people import phone
+from wacoex.emulator.platform import history_export, rules
+from wacoex.emulator.platform.graph_api import _check_version, json_body, number_for, runtime_of, waba_for
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter
 from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import Number, World
 
