@@ -200,6 +200,7 @@ def gateway_env(db_url: str, workdir: Path) -> dict[str, str]:
         WACOEX_APP_SECRETS=APP_SECRET,
         WACOEX_VERIFY_TOKEN=VERIFY_TOKEN,
         WACOEX_ADMIN_API_KEY=ADMIN_KEY,
+        WACOEX_SECRET_KEY="bench-secret-key-for-provider-tokens-0123",
         WACOEX_MEDIA_DIR=str(workdir / "media"),
         WACOEX_FETCH_MEDIA="false",
     )

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from wacoex.store.engine import make_engine, normalise_url, upgrade
-from wacoex.store.tables import metadata
+from wacoex.store.tables import DEFAULT_WORKSPACE_ID, metadata, workspaces
 
 POSTGRES_URL = os.environ.get("WACOEX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -78,7 +78,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def truncate_all(url: str) -> None:
-    """Empty every table of a migrated database, ids restarting at 1."""
+    """Empty every table of a migrated database, ids restarting at 1, but for workspace 1, "default",
+    which the schema always has (migration 0009 creates it)."""
     engine = make_engine(url)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -87,6 +88,9 @@ def truncate_all(url: str) -> None:
         else:
             for table in reversed(metadata.sorted_tables):  # rowids restart at 1 in empty tables
                 conn.execute(table.delete())
+        conn.execute(workspaces.insert().values(id=DEFAULT_WORKSPACE_ID, name="default", created_at=0))
+        if conn.dialect.name == "postgresql":  # the next workspace is 2, as after the migration
+            conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('workspaces', 'id'), 1)"))
     engine.dispose()
 
 

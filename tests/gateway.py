@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from fastapi.testclient import TestClient
 
-from wacoex.bootstrap import Container, build
+from wacoex.bootstrap import Container, build, token_cipher
 from wacoex.config import Settings
 from wacoex.services.receipts import BatchResult
 from wacoex.store.numbers import add_number
@@ -35,7 +35,7 @@ class Gateway:
     def register(self, **kw: Any) -> None:
         values = {**BUSINESS, "provider": "meta", "coexistence": True, **kw}
         with self.container.engine.begin() as conn:
-            add_number(conn, **values)
+            add_number(conn, cipher=token_cipher(self.container.settings), **values)
 
     def post(
         self,

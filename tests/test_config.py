@@ -11,11 +11,13 @@ from wacoex.cli import app
 from wacoex.config import Settings, load_settings
 from wacoex.errors import ConfigError
 
-STRONG = {"app_secrets": ["s1"], "verify_token": "v" * 16, "admin_api_key": "k" * 16}
+STRONG = {"app_secrets": ["s1"], "verify_token": "v" * 16, "admin_api_key": "k" * 16, "secret_key": "e" * 32}
 
 
 def test_default_secrets_are_refused_outside_dev() -> None:
-    with pytest.raises(ConfigError, match=r"WACOEX_APP_SECRETS.*WACOEX_VERIFY_TOKEN.*WACOEX_ADMIN_API_KEY"):
+    with pytest.raises(
+        ConfigError, match=r"WACOEX_APP_SECRETS.*WACOEX_VERIFY_TOKEN.*WACOEX_ADMIN_API_KEY.*WACOEX_SECRET_KEY"
+    ):
         Settings().check()
     Settings(dev=True).check()
     Settings(**STRONG).check()
@@ -44,9 +46,25 @@ def test_default_and_short_secrets_are_named_in_one_line() -> None:
     with pytest.raises(ConfigError) as caught:
         Settings(verify_token="short").check()
     assert caught.value.message == (
-        "refusing to start with default or weak secrets: set WACOEX_APP_SECRETS, WACOEX_ADMIN_API_KEY; "
-        "WACOEX_VERIFY_TOKEN must be at least 16 characters (or pass --dev)"
+        "refusing to start with default or weak secrets: set WACOEX_APP_SECRETS, WACOEX_ADMIN_API_KEY, "
+        "WACOEX_SECRET_KEY; WACOEX_VERIFY_TOKEN must be at least 16 characters (or pass --dev)"
     )
+
+
+def test_the_key_that_encrypts_tokens_at_rest_is_long_and_the_previous_ones_a_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings(**{**STRONG, "secret_key": "e" * 31}).check()
+    assert caught.value.message == (
+        "refusing to start with default or weak secrets: "
+        "WACOEX_SECRET_KEY must be at least 32 characters (or pass --dev)"
+    )
+    monkeypatch.setenv("WACOEX_PREVIOUS_SECRET_KEYS", "older-key, oldest-key")
+    assert load_settings().previous_secret_keys == ["older-key", "oldest-key"]
+    monkeypatch.setenv("WACOEX_PREVIOUS_SECRET_KEYS", '["a", " "]')
+    with pytest.raises(ConfigError, match="WACOEX_PREVIOUS_SECRET_KEYS: contains an empty secret"):
+        load_settings()
 
 
 @pytest.mark.parametrize("dev", ["true", "false"])

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from wacoex.config import Settings
@@ -17,8 +18,10 @@ from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
 from wacoex.services.notify import Wakeup
 from wacoex.services.ports import Schema
+from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
+from wacoex.services.throttle import Throttle
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
 from wacoex.store.admin import SqlAdmin, SqlSchema
@@ -30,9 +33,10 @@ from wacoex.store.notify import RECEIPTS, listener_for
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
+from wacoex.store.token_cipher import TokenCipher
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.bodies import parse_bytes
-from wacoex.whatsapp.media_client import ProviderMediaSource
+from wacoex.whatsapp.graph import GraphClient, GraphProvider
 
 MEDIA_POLL_SECONDS = 1.0  # media waits for retries that come due; applied receipts wake it sooner
 
@@ -55,21 +59,28 @@ class Container:
     workers: Workers
     admin: Admin
     reading: Reading
-    media_source: ProviderMediaSource | None = None
+    provider: Provider  # Meta, 360dialog or the emulator, by each number's provider and the base URLs
+    throttle: Throttle  # every send of this process waits its turn here (docs/api.md, "Pacing")
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
     def dispose(self) -> None:
         self.workers.stop()
         self.writer.stop()
-        if self.media_source is not None:
-            self.media_source.close()
+        self.provider.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
 
 
-def build(settings: Settings, *, migrate: bool = True) -> Container:
+def build_provider(settings: Settings, transport: httpx.BaseTransport | None = None) -> Provider:
+    """The provider over one Graph client; `transport` replaces the network (tests, in-process emulator)."""
+    return GraphProvider(GraphClient.from_settings(settings, transport))
+
+
+def build(
+    settings: Settings, *, migrate: bool = True, provider_transport: httpx.BaseTransport | None = None
+) -> Container:
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -92,13 +103,14 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     )
     wake = Wakeup()
     writer = ReceiptWriter(engine, on_commit=wake.notify, priority=priority)
-    media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine)
-    media = source = None
+    cipher = token_cipher(settings)
+    media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine, cipher=cipher)
+    provider = build_provider(settings, provider_transport)
+    media = None
     media_wake = Wakeup()
     loops = []
     if settings.fetch_media:
-        source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)
-        media = MediaFetcher(media_store, source, now_ms)
+        media = MediaFetcher(media_store, provider, now_ms)
         loops.append(Loop(FetchMedia(media), idle_seconds=MEDIA_POLL_SECONDS, wakeup=media_wake))
     batch = settings.worker_batch
     apply = ApplyReceipts(processor, batch, applied=media_wake if media else None)
@@ -115,14 +127,22 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         processor=processor,
         media_store=media_store,
         media=media,
-        media_source=source,
+        provider=provider,
+        throttle=Throttle.from_settings(settings),
         wake=wake,
         workers=workers,
         admin=Admin(
-            SqlAdmin(engine), wake=wake, apply=functools.partial(processor.drain, settings.worker_batch)
+            SqlAdmin(engine, cipher),
+            wake=wake,
+            apply=functools.partial(processor.drain, settings.worker_batch),
         ),
-        reading=Reading(SqlReading(engine, read_engine), now_ms, wake=wake.notify),
+        reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
     )
+
+
+def token_cipher(settings: Settings) -> TokenCipher:
+    """Provider tokens at rest: encrypted with WACOEX_SECRET_KEY, decrypted with it or a previous key."""
+    return TokenCipher(settings.secret_key, settings.previous_secret_keys)
 
 
 def schema(settings: Settings) -> Schema:
@@ -143,7 +163,7 @@ def admin(settings: Settings, *, read_only: bool = False) -> Iterator[Admin]:
         schema(settings).upgrade()
         engine = make_engine(settings.database_url)
     try:
-        yield Admin(SqlAdmin(engine))
+        yield Admin(SqlAdmin(engine, token_cipher(settings)))
     finally:
         engine.dispose()
 

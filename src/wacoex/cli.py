@@ -288,7 +288,7 @@ def apikeys_create(
     from wacoex.bootstrap import admin
 
     with admin(_settings(config, database_url, dev=True)) as operator:
-        key = operator.create_api_key(name)
+        _, key = operator.create_api_key(name)
     sys.stdout.write(key + "\n")
 
 

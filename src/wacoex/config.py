@@ -19,6 +19,9 @@ DEV_SECRET_KEY = "dev-secret-key"
 # Bearer values the operator chooses (compared as they are, guessable online): outside --dev they must
 # be at least this long: 16 random characters are 64 bits even as hex, out of reach of online guessing.
 MIN_SECRET_LENGTH = 16
+# WACOEX_SECRET_KEY encrypts provider tokens at rest, open to offline guessing by whoever holds a copy
+# of the database: 32 characters or more (store/token_cipher.py derives the Fernet key from it).
+MIN_SECRET_KEY_LENGTH = 32
 
 # psycopg 3 under every PostgreSQL spelling (store/engine.py); other databases or drivers are not supported.
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg")
@@ -51,8 +54,10 @@ class Settings(BaseSettings):
     # hold SQLite's write lock, and how many unreadable parts of one webhook are stored one by one.
     apply_lock_budget_ms: int = Field(default=100, ge=1, le=60_000)
     max_unknown_per_receipt: int = Field(default=100, ge=1, le=100_000)
-    # Encrypts provider tokens and API keys at rest (docs/configuration.md, "Secrets at rest").
+    # Encrypts provider tokens at rest (docs/configuration.md, "Secrets at rest"); the previous keys
+    # still decrypt, until `wacoex numbers reencrypt` has moved every token to the current one.
     secret_key: str = DEV_SECRET_KEY
+    previous_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Sending (docs/api.md, "Sending"): the provider's timeouts, the per-number token bucket, pacing
     # per recipient, how long a synchronous send may wait for its turn, retries of what certainly
     # did not leave, and how long an owner's echo from the phone pauses the bots.
@@ -77,7 +82,13 @@ class Settings(BaseSettings):
     http_keepalive_seconds: float = Field(default=5.0, gt=0)
     http_max_connections: int = Field(default=1000, gt=0)
 
-    @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets", mode="before")
+    @field_validator(
+        "app_secrets",
+        "dialog360_webhook_secrets",
+        "dialog360_header_secrets",
+        "previous_secret_keys",
+        mode="before",
+    )
     @classmethod
     def _split(cls, value: Any) -> Any:
         # Accept "a,b" as well as a JSON list '["a","b"]' from the environment or a config file.
@@ -92,7 +103,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets")
+    @field_validator(
+        "app_secrets", "dialog360_webhook_secrets", "dialog360_header_secrets", "previous_secret_keys"
+    )
     @classmethod
     def _no_empty_secret(cls, value: list[str]) -> list[str]:
         # An empty secret would accept an empty header or a signature made with an empty key: refused
@@ -134,6 +147,8 @@ class Settings(BaseSettings):
             default.append("WACOEX_VERIFY_TOKEN")
         if self.admin_api_key == DEV_ADMIN_KEY:
             default.append("WACOEX_ADMIN_API_KEY")
+        if self.secret_key == DEV_SECRET_KEY:
+            default.append("WACOEX_SECRET_KEY")
         short = []
         if self.verify_token != DEV_VERIFY_TOKEN and len(self.verify_token) < MIN_SECRET_LENGTH:
             short.append("WACOEX_VERIFY_TOKEN")
@@ -146,6 +161,8 @@ class Settings(BaseSettings):
             problems.append("set " + ", ".join(default))
         if short:
             problems.append(", ".join(short) + f" must be at least {MIN_SECRET_LENGTH} characters")
+        if self.secret_key != DEV_SECRET_KEY and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(f"WACOEX_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
         if problems:
             raise ConfigError(
                 "refusing to start with default or weak secrets: " + "; ".join(problems) + " (or pass --dev)"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.emulator.conftest import serve
-from wacoex.bootstrap import build
+from wacoex.bootstrap import build, token_cipher
 from wacoex.config import Settings
 from wacoex.emulator.app import create_app as create_emulator
 from wacoex.emulator.client import EmulatorClient
@@ -83,6 +83,7 @@ async def test_the_gateway_record_matches_the_phone(db_url: str, tmp_path: Path)
                 provider="meta",
                 coexistence=True,
                 access_token=TOKEN,
+                cipher=token_cipher(settings),
             )
         with serve(create_gateway(container=container)) as gw_url:
             world.config.webhook_url = f"{gw_url}/webhooks/whatsapp"

@@ -15,10 +15,13 @@ from wacoex.errors import Conflict, NotFound
 from wacoex.services.admin import Admin
 from wacoex.services.ports import NumberInfo
 from wacoex.store.admin import SqlAdmin
-from wacoex.store.apikeys import api_key_valid
+from wacoex.store.apikeys import principal_for
 from wacoex.store.engine import make_engine
 from wacoex.store.notify import RECEIPTS, listener_for
 from wacoex.store.receipts import append, park_unparseable
+from wacoex.store.token_cipher import TokenCipher
+
+CIPHER = TokenCipher("test-secret-key-for-provider-tokens-0123")
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def _held_receipt(engine: Engine) -> int:
 
 def test_a_registered_number_is_listed_and_releases_what_was_held(engine: Engine) -> None:
     rid = _held_receipt(engine)
-    admin = Admin(SqlAdmin(engine))
+    admin = Admin(SqlAdmin(engine, CIPHER))
     number, released = admin.add_number(**BUSINESS, provider="meta", coexistence=True, access_token="t")
     assert (number.phone_number_id, released) == (BUSINESS["phone_number_id"], 1)
     assert _states(engine) == {rid: "pending"}
@@ -72,7 +75,7 @@ def test_receipts_are_listed_counted_and_replayed(engine: Engine) -> None:
     with engine.begin() as conn:
         ids = append(conn, [("meta", b"{}", 1), ("meta", b"not json", 2)])
         park_unparseable(conn, ids[1], "unparseable: not JSON")
-    admin = Admin(SqlAdmin(engine))
+    admin = Admin(SqlAdmin(engine, CIPHER))
     rows, totals = admin.receipts()
     assert [(r.id, r.state, r.size, r.error) for r in rows] == [
         (ids[1], "parked", 8, "unparseable: not JSON"),
@@ -86,12 +89,15 @@ def test_receipts_are_listed_counted_and_replayed(engine: Engine) -> None:
 
 
 def test_an_api_key_is_shown_once_and_stored_as_a_digest(engine: Engine) -> None:
-    key = Admin(SqlAdmin(engine)).create_api_key("crm")
+    info, key = Admin(SqlAdmin(engine, CIPHER)).create_api_key("crm")
     with engine.connect() as conn:
-        assert api_key_valid(conn, key)
-        stored = conn.execute(sa.text("SELECT name, key_sha256 FROM api_keys")).one()
+        who = principal_for(conn, key)
+        stored = conn.execute(sa.text("SELECT name, key_sha256, prefix FROM api_keys")).one()
+    assert who is not None
+    assert (who.key_id, who.workspace_id, who.role) == (info.id, 1, "admin")
     assert stored.name == "crm"
     assert key not in stored.key_sha256
+    assert (info.prefix, stored.prefix) == (key[:10], key[:10])
 
 
 @pytest.mark.postgres
@@ -109,7 +115,7 @@ def test_a_replay_or_a_release_wakes_workers_in_other_processes(request: pytest.
         assert woken.wait(5)  # once on connecting
         woken.clear()
         _held_receipt(engine)
-        admin = Admin(SqlAdmin(engine))
+        admin = Admin(SqlAdmin(engine, CIPHER))
         admin.add_number(**BUSINESS, provider="meta", coexistence=True)
         assert woken.wait(5), "releasing held receipts notified nobody"
         woken.clear()

@@ -107,6 +107,7 @@ def serving(tmp_path: Path, *args: str, **settings: object) -> Iterator[Serve]:
         WACOEX_APP_SECRETS=APP_SECRET,
         WACOEX_VERIFY_TOKEN=VERIFY_TOKEN,
         WACOEX_ADMIN_API_KEY=ADMIN_KEY,
+        WACOEX_SECRET_KEY="test-secret-key-for-provider-tokens-0123",
         WACOEX_FETCH_MEDIA="false",
     )
     env.update({f"WACOEX_{key.upper()}": str(value) for key, value in settings.items()})

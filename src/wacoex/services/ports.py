@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from wacoex.domain.access import Role
 from wacoex.domain.events import DomainEvent
 from wacoex.domain.messages import MessageRow, StoredMessage
 
@@ -21,7 +22,11 @@ class NumberRef:
     coexistence: bool
     state: str
     state_changed_at: int | None
-    access_token: str | None = None
+    # The provider token (Meta) or API key (360dialog), decrypted; None where it was not read (the
+    # apply path never decrypts it). Left out of repr so that logging a number never logs it.
+    access_token: str | None = field(default=None, repr=False)
+    workspace_id: int = 1
+    send_rate: float | None = None  # messages per second set for this number; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,12 +265,6 @@ class PendingMedia:
     attempts: int = 0
 
 
-class MediaSource(Protocol):
-    """Downloads a media object by id from the number's provider (Meta Graph or 360dialog)."""
-
-    def fetch(self, number: NumberRef, media_id: str) -> tuple[bytes, str | None]: ...
-
-
 class MediaStore(Protocol):
     def pending(self, limit: int, now: int) -> list[PendingMedia]: ...
     def save(self, data: bytes, mime_type: str | None) -> str: ...
@@ -286,6 +285,29 @@ class NumberInfo:
     state: str
     state_reason: str | None
     history_state: str
+    workspace_id: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkspaceInfo:
+    id: int
+    name: str
+    numbers: int  # registered numbers
+    api_keys: int  # keys not revoked
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyInfo:
+    """What is stored about an API key: never the key, only its first characters (`prefix`)."""
+
+    id: int
+    name: str
+    prefix: str
+    workspace_id: int
+    workspace: str
+    role: str
+    created_at: int
+    revoked_at: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +323,7 @@ class ReceiptInfo:
 
 
 class AdminStore(Protocol):
-    """Numbers, receipts and API keys as the operator manages them; each call is one transaction."""
+    """Workspaces, numbers, receipts and API keys as the operator manages them; one transaction a call."""
 
     def add_number(
         self,
@@ -312,15 +334,32 @@ class AdminStore(Protocol):
         provider: str,
         coexistence: bool,
         access_token: str | None,
+        workspace_id: int,
     ) -> tuple[NumberRef, int]:
-        """Register a number and release the receipts held for it: (the number, receipts released)."""
+        """Register a number (its token encrypted) and release the receipts held for it:
+        (the number, receipts released)."""
+        ...
+
+    def reencrypt_tokens(self) -> int:
+        """Encrypt every number's token with the current secret key; how many were rewritten."""
         ...
 
     def numbers(self) -> list[NumberInfo]: ...
     def receipts(self, state: str | None, limit: int) -> list[ReceiptInfo]: ...
     def receipt_counts(self) -> dict[str, int]: ...
     def replay(self, ids: Sequence[int] | None, state: str) -> int: ...
-    def create_api_key(self, name: str) -> str: ...
+    def create_workspace(self, name: str) -> WorkspaceInfo: ...
+    def workspaces(self) -> list[WorkspaceInfo]: ...
+    def workspace_id(self, ref: str) -> int:
+        """A workspace by id or name; NotFound if there is none."""
+        ...
+
+    def create_api_key(self, name: str, workspace_id: int, role: Role) -> tuple[ApiKeyInfo, str]:
+        """(what is stored about the key, the key itself: shown once, only its digest is stored)"""
+        ...
+
+    def api_keys(self) -> list[ApiKeyInfo]: ...
+    def revoke_api_key(self, key_id: int) -> ApiKeyInfo: ...
 
 
 class Schema(Protocol):

@@ -6,17 +6,21 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 
-from wacoex.services.ports import NumberInfo, NumberRef, ReceiptInfo
+from wacoex.domain.access import Role
+from wacoex.services.ports import ApiKeyInfo, NumberInfo, NumberRef, ReceiptInfo, WorkspaceInfo
+from wacoex.store import apikeys
 from wacoex.store import receipts as receipt_store
-from wacoex.store.apikeys import create_api_key
+from wacoex.store import workspaces as workspace_store
 from wacoex.store.engine import require_schema, upgrade
 from wacoex.store.notify import RECEIPTS, notify
-from wacoex.store.numbers import add_number, list_numbers
+from wacoex.store.numbers import add_number, list_numbers, reencrypt_tokens
+from wacoex.store.token_cipher import TokenCipher
 
 
 class SqlAdmin:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: TokenCipher) -> None:
         self._engine = engine
+        self._cipher = cipher
 
     def add_number(
         self,
@@ -27,6 +31,7 @@ class SqlAdmin:
         provider: str,
         coexistence: bool,
         access_token: str | None,
+        workspace_id: int,
     ) -> tuple[NumberRef, int]:
         with self._engine.begin() as conn:
             number, released = add_number(
@@ -37,6 +42,8 @@ class SqlAdmin:
                 provider=provider,
                 coexistence=coexistence,
                 access_token=access_token,
+                cipher=self._cipher,
+                workspace_id=workspace_id,
             )
             if released:
                 notify(conn, RECEIPTS)  # released receipts are due now
@@ -55,6 +62,7 @@ class SqlAdmin:
                 state=r.state,
                 state_reason=r.state_reason,
                 history_state=r.history_state,
+                workspace_id=int(r.workspace_id),
             )
             for r in rows
         ]
@@ -87,9 +95,33 @@ class SqlAdmin:
                 notify(conn, RECEIPTS)
         return n
 
-    def create_api_key(self, name: str) -> str:
+    def reencrypt_tokens(self) -> int:
         with self._engine.begin() as conn:
-            return create_api_key(conn, name)
+            return reencrypt_tokens(conn, self._cipher)
+
+    def create_workspace(self, name: str) -> WorkspaceInfo:
+        with self._engine.begin() as conn:
+            return workspace_store.create_workspace(conn, name)
+
+    def workspaces(self) -> list[WorkspaceInfo]:
+        with self._engine.connect() as conn:
+            return workspace_store.list_workspaces(conn)
+
+    def workspace_id(self, ref: str) -> int:
+        with self._engine.connect() as conn:
+            return workspace_store.workspace_id(conn, ref)
+
+    def create_api_key(self, name: str, workspace_id: int, role: Role) -> tuple[ApiKeyInfo, str]:
+        with self._engine.begin() as conn:
+            return apikeys.create_api_key(conn, name, workspace_id=workspace_id, role=role)
+
+    def api_keys(self) -> list[ApiKeyInfo]:
+        with self._engine.connect() as conn:
+            return apikeys.list_api_keys(conn)
+
+    def revoke_api_key(self, key_id: int) -> ApiKeyInfo:
+        with self._engine.begin() as conn:
+            return apikeys.revoke_api_key(conn, key_id)
 
 
 class SqlSchema:

@@ -14,11 +14,20 @@ from wacoex.store.dialect import insert_ignore
 from wacoex.store.engine import now_ms
 from wacoex.store.numbers import number_ref
 from wacoex.store.tables import media_files, messages, numbers
+from wacoex.store.token_cipher import TokenCipher
 
 
 class SqlMediaStore:
-    def __init__(self, engine: Engine, root: Path, *, read_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        root: Path,
+        *,
+        read_engine: Engine | None = None,
+        cipher: TokenCipher | None = None,
+    ) -> None:
         self._engine = engine
+        self._cipher = cipher  # decrypts the number's token for the download
         self._read_engine = read_engine or engine
         self._root = Path(root)
 
@@ -44,7 +53,7 @@ class SqlMediaStore:
                 PendingMedia(
                     message_id=r[0],
                     media_id=r.media_id,
-                    number=number_ref(r),
+                    number=number_ref(r, self._cipher),
                     mime_type=content.get("mime_type"),
                     sha256=content.get("sha256"),
                     attempts=r.media_attempts,

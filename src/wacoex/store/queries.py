@@ -65,8 +65,14 @@ def conversations_page(
     return list(conn.execute(conversations_page_query(number_id, limit=limit, after=after)).all())
 
 
-def conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
-    return conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id)).first()
+def conversation(conn: Connection, conversation_id: int, workspace_id: int | None = None) -> Row[Any] | None:
+    """A conversation; with `workspace_id`, only if its number belongs to that workspace."""
+    q = sa.select(conversations).where(conversations.c.id == conversation_id)
+    if workspace_id is not None:
+        q = q.join(numbers, numbers.c.id == conversations.c.number_id).where(
+            numbers.c.workspace_id == workspace_id
+        )
+    return conn.execute(q).first()
 
 
 def messages_page_query(conversation_id: int, *, limit: int, after: tuple[int, str] | None) -> sa.Select[Any]:
@@ -96,8 +102,26 @@ def history_sync(conn: Connection, number_id: int) -> list[Row[Any]]:
     )
 
 
-def number_by_pnid(conn: Connection, phone_number_id: str) -> Row[Any] | None:
-    return conn.execute(sa.select(numbers).where(numbers.c.phone_number_id == phone_number_id)).first()
+def number_by_pnid(
+    conn: Connection, phone_number_id: str, workspace_id: int | None = None
+) -> Row[Any] | None:
+    """A number; with `workspace_id`, only if it belongs to that workspace."""
+    q = sa.select(numbers).where(numbers.c.phone_number_id == phone_number_id)
+    if workspace_id is not None:
+        q = q.where(numbers.c.workspace_id == workspace_id)
+    return conn.execute(q).first()
+
+
+def media_seen(conn: Connection, sha256: str, workspace_id: int) -> bool:
+    """Whether a message of one of the workspace's numbers has this stored media file."""
+    m = messages.c
+    q = (
+        sa.select(m.id)
+        .join(numbers, numbers.c.id == m.number_id)
+        .where(m.media_sha256 == sha256, numbers.c.workspace_id == workspace_id)
+        .limit(1)
+    )
+    return conn.execute(q).first() is not None
 
 
 def unknown_page(conn: Connection, *, limit: int, before_id: int | None) -> list[Row[Any]]:

@@ -7,17 +7,21 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
 
+from wacoex.domain.access import Principal
 from wacoex.errors import NotFound
 from wacoex.services.reading import Reading
 from wacoex.services.reading_port import Record
 from wacoex.web.api import models
 from wacoex.web.api.cursor import BY_ID, BY_TIME_ID, BY_TIME_WAMID, INT64_MAX, Shape
 from wacoex.web.api.models import ReceiptState, at, iso
-from wacoex.web.deps import require_api_key
+from wacoex.web.deps import Caller, require_api_key
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": models.ErrorBody, "description": "missing or invalid API key"},
-    404: {"model": models.ErrorBody, "description": "no such number, conversation, receipt or media"},
+    401: {"model": models.ErrorBody, "description": "missing, unknown or revoked API key"},
+    404: {
+        "model": models.ErrorBody,
+        "description": "no such number, conversation, receipt or media (or it is another workspace's)",
+    },
     422: {"model": models.ErrorBody, "description": "invalid parameter or cursor"},
 }
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"], responses=_ERRORS)
@@ -68,13 +72,15 @@ def _number_model(r: Record) -> models.Number:
 
 
 @router.get("/numbers", response_model=list[models.Number])
-def get_numbers(read: Reading = Depends(reading)) -> list[models.Number]:
-    return [_number_model(r) for r in read.numbers()]
+def get_numbers(who: Principal = Caller, read: Reading = Depends(reading)) -> list[models.Number]:
+    return [_number_model(r) for r in read.numbers(who)]
 
 
 @router.get("/numbers/{phone_number_id}", response_model=models.Number)
-def get_number(phone_number_id: str = _pnid(), read: Reading = Depends(reading)) -> models.Number:
-    return _number_model(read.number(phone_number_id))
+def get_number(
+    phone_number_id: str = _pnid(), who: Principal = Caller, read: Reading = Depends(reading)
+) -> models.Number:
+    return _number_model(read.number(who, phone_number_id))
 
 
 def _contact(r: Record) -> models.Contact:
@@ -102,10 +108,11 @@ def get_conversations(
     phone_number_id: str = _pnid(),
     limit: int = Limit,
     cursor_: str = _cursor(BY_TIME_ID),
+    who: Principal = Caller,
     read: Reading = Depends(reading),
 ) -> models.ConversationPage:
     after = BY_TIME_ID.decode(cursor_)
-    found = read.conversations(phone_number_id, limit=limit + 1, after=after)
+    found = read.conversations(who, phone_number_id, limit=limit + 1, after=after)
     rows = [r for r, _ in found]
     items = [
         models.Conversation(
@@ -168,10 +175,11 @@ def get_messages(
     conversation_id: int = _id(),
     limit: int = Limit,
     cursor_: str = _cursor(BY_TIME_WAMID),
+    who: Principal = Caller,
     read: Reading = Depends(reading),
 ) -> models.MessagePage:
     after = BY_TIME_WAMID.decode(cursor_)
-    rows = read.messages(conversation_id, limit=limit + 1, after=after)
+    rows = read.messages(who, conversation_id, limit=limit + 1, after=after)
     items = [message_model(r) for r in rows[:limit]]
     return models.MessagePage(
         items=items, next_cursor=BY_TIME_WAMID.next_page(rows, limit, "sort_at", "wamid")
@@ -179,8 +187,10 @@ def get_messages(
 
 
 @router.get("/numbers/{phone_number_id}/history-sync", response_model=models.HistorySync)
-def get_history_sync(phone_number_id: str = _pnid(), read: Reading = Depends(reading)) -> models.HistorySync:
-    number, found = read.history_sync(phone_number_id)
+def get_history_sync(
+    phone_number_id: str = _pnid(), who: Principal = Caller, read: Reading = Depends(reading)
+) -> models.HistorySync:
+    number, found = read.history_sync(who, phone_number_id)
     phases = [
         models.HistoryPhase(
             phase=p.phase,
@@ -205,24 +215,17 @@ def get_history_sync(phone_number_id: str = _pnid(), read: Reading = Depends(rea
     )
 
 
-def _before_first(after: tuple[Any, ...] | None) -> bool:
-    """A cursor before id 1: nothing precedes it (the store reads 0 as "no cursor")."""
-    return after is not None and after[0] < 1
-
-
 @router.get("/receipts", response_model=models.ReceiptPage)
 def get_receipts(
     state: ReceiptState | None = Query(None, description="only receipts in this state"),
     limit: int = Limit,
     cursor_: str = _cursor(BY_ID),
+    who: Principal = Caller,
     read: Reading = Depends(reading),
 ) -> models.ReceiptPage:
+    """Raw webhook receipts, newest first (the gateway's admin key only)."""
     after = BY_ID.decode(cursor_)
-    rows = (
-        []
-        if _before_first(after)
-        else read.receipts(state=state, limit=limit + 1, before_id=after[0] if after else None)
-    )
+    rows = read.receipts(who, state=state, limit=limit + 1, before_id=after[0] if after else None)
     items = [
         models.Receipt(
             id=r.id,
@@ -241,22 +244,23 @@ def get_receipts(
 
 
 @router.post("/receipts/{receipt_id}/replay", response_model=models.Replayed)
-def replay_receipt(receipt_id: int = _id(), read: Reading = Depends(reading)) -> models.Replayed:
-    """Queue a receipt to be applied again (idempotent); the worker picks it up."""
-    return models.Replayed(replayed=read.replay(receipt_id))
+def replay_receipt(
+    receipt_id: int = _id(), who: Principal = Caller, read: Reading = Depends(reading)
+) -> models.Replayed:
+    """Queue a receipt to be applied again (idempotent); the worker picks it up (gateway admin key only)."""
+    return models.Replayed(replayed=read.replay(who, receipt_id))
 
 
 @router.get("/unknown", response_model=models.UnknownPage)
 def get_unknown(
     limit: int = Limit,
     cursor_: str = _cursor(BY_ID),
+    who: Principal = Caller,
     read: Reading = Depends(reading),
 ) -> models.UnknownPage:
-    """What WhatsApp sent that we could not interpret: stored raw, never dropped."""
+    """What WhatsApp sent that we could not interpret: stored raw, never dropped (gateway admin key only)."""
     after = BY_ID.decode(cursor_)
-    rows = (
-        [] if _before_first(after) else read.unknown(limit=limit + 1, before_id=after[0] if after else None)
-    )
+    rows = read.unknown(who, limit=limit + 1, before_id=after[0] if after else None)
     items = [
         models.UnknownItem(
             id=r.id,
@@ -273,8 +277,14 @@ def get_unknown(
 
 
 @router.get("/media/{sha256}", response_class=FileResponse)
-def get_media(request: Request, sha256: str = Path(pattern="^[0-9a-f]{64}$")) -> FileResponse:
-    """A stored media file by its SHA-256 (the `media.url` of a message)."""
+def get_media(
+    request: Request,
+    sha256: str = Path(pattern="^[0-9a-f]{64}$"),
+    who: Principal = Caller,
+    read: Reading = Depends(reading),
+) -> FileResponse:
+    """A stored media file by its SHA-256 (the `media.url` of a message the caller may read)."""
+    read.require_media(who, sha256)
     found = request.app.state.container.media_store.file(sha256)
     if found is None:
         raise NotFound(f"no stored media {sha256}")
