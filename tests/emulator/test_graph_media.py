@@ -11,7 +11,7 @@ import pytest
 
 from tests.emulator.conftest import AUTH, BUSINESS_NUMBER, Emu, error_code, serve
 from wacoex.emulator.app import create_app
-from wacoex.emulator.cli import build_world
+from wacoex.emulator.cli import build_runtime
 
 pytestmark = pytest.mark.anyio
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -133,4 +133,4 @@ def test_media_base_url_overrides_where_download_urls_point() -> None:
         meta = http.get(f"/v23.0/{media_id}", headers=AUTH).json()
         assert meta["url"].startswith("https://media.example.test/whatsapp_business/attachments/?mid=")
         assert http.get(local(meta["url"]), headers=AUTH).content == PNG
-    assert build_world(media_base_url="https://cdn.test").config.media_base_url == "https://cdn.test"
+    assert build_runtime(media_base_url="https://cdn.test").world.config.media_base_url == "https://cdn.test"

@@ -12,7 +12,7 @@ from tests import payloads as p
 from tests.emulator.conftest import serve
 from tests.gateway import running_gateway
 from wacoex.emulator.app import create_app as create_emulator
-from wacoex.emulator.media import store_media
+from wacoex.emulator.platform.media import store_media
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.services.media import MediaFetcher
 from wacoex.store.engine import now_ms

@@ -11,10 +11,10 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:  # imported when used: every `wacoex` command loads this module
-    from wacoex.emulator.world import World
+    from wacoex.emulator.runtime import Runtime
 
 
-def build_world(
+def build_runtime(
     *,
     webhook_url: str | None = None,
     app_secret: str = "emulator-app-secret",
@@ -24,26 +24,29 @@ def build_world(
     d360_partner_secret: str | None = None,
     api_version: str = "v23.0",
     media_base_url: str | None = None,
-) -> World:
-    """The world the CLI serves, seeded from a scenario file when given."""
+) -> Runtime:
+    """The runtime (and world) the CLI serves, seeded from a scenario file when given."""
+    from wacoex.emulator.runtime import Runtime
     from wacoex.emulator.world import World, WorldConfig
 
-    world = World(
-        WorldConfig(
-            webhook_url=webhook_url,
-            app_secret=app_secret,
-            verify_token=verify_token,
-            d360_partner_webhook_url=d360_partner_url,
-            d360_partner_secret=d360_partner_secret,
-            api_version=api_version if api_version.startswith("v") else f"v{api_version}",
-            media_base_url=media_base_url,
+    runtime = Runtime(
+        World(
+            WorldConfig(
+                webhook_url=webhook_url,
+                app_secret=app_secret,
+                verify_token=verify_token,
+                d360_partner_webhook_url=d360_partner_url,
+                d360_partner_secret=d360_partner_secret,
+                api_version=api_version if api_version.startswith("v") else f"v{api_version}",
+                media_base_url=media_base_url,
+            )
         )
     )
     if seed:
-        from wacoex.emulator.scenarios import load_scenario
+        from wacoex.emulator.control.scenarios import load_scenario
 
-        load_scenario(world, seed)
-    return world
+        load_scenario(runtime, seed)
+    return runtime
 
 
 def _fail(message: str) -> NoReturn:
@@ -78,11 +81,11 @@ def emulator_command(
         _fail(f"--port must be between 1 and 65535, not {port}")
     if media_base_url is not None and not media_base_url.startswith(("http://", "https://")):
         _fail(f"--media-base-url must be an http(s) URL, not {media_base_url!r}")
-    from wacoex.emulator.customers import ActionError
-    from wacoex.emulator.scenarios import ScenarioError
+    from wacoex.emulator.control.scenarios import ScenarioError
+    from wacoex.emulator.people.customers import ActionError
 
     try:
-        world = build_world(
+        runtime = build_runtime(
             webhook_url=webhook_url,
             app_secret=app_secret,
             verify_token=verify_token,
@@ -96,4 +99,4 @@ def emulator_command(
         _fail(str(exc))
     except ActionError as exc:
         _fail(f"scenario {seed}: {exc.message}")
-    uvicorn.run(create_app(world), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")

@@ -16,13 +16,15 @@ from typing import Any
 
 import yaml
 
-from wacoex.emulator import customers, payloads, phone
 from wacoex.emulator.clock import parse_duration
-from wacoex.emulator.customers import ActionError
-from wacoex.emulator.payloads import Json
+from wacoex.emulator.people import customers, phone
+from wacoex.emulator.people.customers import ActionError
+from wacoex.emulator.platform import payloads, templates
+from wacoex.emulator.platform.payloads import Json
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Contact, Device, Number, World
 
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SCENARIO_DIR = Path(__file__).parent.parent / "scenarios"
 NUMBER_FIELDS = (
     "provider",
     "access_token",
@@ -65,8 +67,8 @@ _labels: weakref.WeakKeyDictionary[World, dict[str, str]] = weakref.WeakKeyDicti
 _timeline_end: weakref.WeakKeyDictionary[World, float] = weakref.WeakKeyDictionary()
 
 
-def labels(world: World) -> dict[str, str]:
-    return _labels.setdefault(world, {})
+def labels(rt: Runtime) -> dict[str, str]:
+    return _labels.setdefault(rt.world, {})
 
 
 def read_scenario(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def _ago(text: Any) -> float:
 
 
 def _past_message(
-    world: World, number: Number, wa_id: str, spec: Mapping[str, Any], now: float
+    rt: Runtime, number: Number, wa_id: str, spec: Mapping[str, Any], now: float
 ) -> ChatMessage:
     sender = spec.get("from", "customer")
     if sender not in ("customer", "business"):
@@ -124,12 +126,12 @@ def _past_message(
         obj = dict(content or {})
         if spec.get("caption"):
             obj["caption"] = spec["caption"]
-        content = customers.store_media(world, number, kind, obj)
+        content = customers.store_media(rt, number, kind, obj)
     elif kind == "text" and isinstance(content, str):
         content = payloads.text(content)
     outbound = sender == "business"
     return ChatMessage(
-        wamid=world.new_wamid(wa_id),
+        wamid=rt.world.new_wamid(wa_id),
         phone_number_id=number.phone_number_id,
         wa_id=wa_id,
         direction="outbound" if outbound else "inbound",
@@ -144,7 +146,7 @@ def _past_message(
 
 
 def _generated(
-    world: World, number: Number, wa_id: str, gen: Mapping[str, Any], rng: random.Random
+    rt: Runtime, number: Number, wa_id: str, gen: Mapping[str, Any], rng: random.Random
 ) -> list[Json]:
     days = float(gen.get("days", 180))
     count = int(gen.get("per_chat", 12))
@@ -168,47 +170,47 @@ def _generated(
 
 
 def seed_history(
-    world: World, number: Number, chats: list[Mapping[str, Any]], *, generate: Mapping[str, Any] | None = None
+    rt: Runtime, number: Number, chats: list[Mapping[str, Any]], *, generate: Mapping[str, Any] | None = None
 ) -> int:
     """Put past chats on the phone (before onboarding). Returns how many messages were added."""
-    now = world.clock.now()
+    now = rt.world.clock.now()
     rng = random.Random(int((generate or {}).get("seed", 1)))
     plan: list[tuple[str, list[Any]]] = []
     for chat in chats:
         if chat.get("group"):
             # Group chats live on the phone but never reach the API (history is 1:1 only).
-            wa_id = str(chat.get("id") or f"120363{world.new_id('4')}@g.us")
+            wa_id = str(chat.get("id") or f"120363{rt.world.new_id('4')}@g.us")
         else:
-            wa_id = customers.require_customer(world, str(chat["wa_id"]), name=chat.get("name", "")).wa_id
+            wa_id = customers.require_customer(rt, str(chat["wa_id"]), name=chat.get("name", "")).wa_id
         plan.append((wa_id, list(chat.get("messages", []))))
     if generate:
         who = generate.get("customers", "all")
-        pool = [c.wa_id for c in world.customers.values()]
+        pool = [c.wa_id for c in rt.world.customers.values()]
         chosen = pool if who == "all" else pool[: int(who)]
         for wa_id in chosen:
-            plan.append((wa_id, _generated(world, number, wa_id, generate, rng)))
+            plan.append((wa_id, _generated(rt, number, wa_id, generate, rng)))
     added = 0
     for wa_id, specs in plan:
-        chat_obj = world.chat(number.phone_number_id, wa_id)
+        chat_obj = rt.world.chat(number.phone_number_id, wa_id)
         for spec in specs:
-            msg = _past_message(world, number, wa_id, spec, now)
+            msg = _past_message(rt, number, wa_id, spec, now)
             chat_obj.messages.append(msg)
-            world.messages[msg.wamid] = msg
+            rt.world.messages[msg.wamid] = msg
             if spec.get("label"):
-                labels(world)[str(spec["label"])] = msg.wamid
+                labels(rt)[str(spec["label"])] = msg.wamid
             added += 1
         chat_obj.messages.sort(key=lambda m: m.timestamp)
     return added
 
 
-# ---- building the world ---------------------------------------------------------------------------
+# ---- building the world -------------------------------------------------------------------------
 
 
-def _add_number(world: World, spec: Mapping[str, Any]) -> Number:
+def _add_number(rt: Runtime, spec: Mapping[str, Any]) -> Number:
     fields = {k: spec[k] for k in NUMBER_FIELDS if k in spec}
     if "devices" in spec:
         fields["devices"] = [Device("primary")] + [Device(str(kind)) for kind in spec["devices"]]
-    number = world.add_number(
+    number = rt.world.add_number(
         str(spec["display_phone_number"]),
         waba_id=spec.get("waba_id"),
         business_id=spec.get("business_id"),
@@ -220,7 +222,7 @@ def _add_number(world: World, spec: Mapping[str, Any]) -> Number:
     for key in ("first_contact_unsupported", "history_options"):
         if key in spec:
             number.extra[key] = spec[key]
-    now = world.clock.now()
+    now = rt.world.clock.now()
     for entry in spec.get("address_book", []):
         digits = "".join(ch for ch in str(entry["phone_number"]) if ch.isdigit())
         full = str(entry.get("full_name", ""))
@@ -230,32 +232,37 @@ def _add_number(world: World, spec: Mapping[str, Any]) -> Number:
     return number
 
 
-def load_scenario(world: World, source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+def load_scenario(rt: Runtime, source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """Build the scenario's world and schedule its timeline. Returns a summary."""
     data = read_scenario(source)
-    phone.install(world)
+    phone.install(rt)
     unknown = set(data) - {"name", "description", "clock", "numbers", "customers", "templates", "timeline"}
     if unknown:
         raise ScenarioError(f"unknown scenario keys: {sorted(unknown)}")
     try:
         start = (data.get("clock") or {}).get("start")
         if start is not None:
-            world.clock.set(float(start))
+            rt.world.clock.set(float(start))
         for spec in data.get("customers", []):
             extra = {k: v for k, v in spec.items() if k not in ("wa_id", "name")}
-            world.add_customer(str(spec["wa_id"]), str(spec.get("name", "")), **extra)
-        numbers = [_add_number(world, spec) for spec in data.get("numbers", [])]
+            rt.world.add_customer(str(spec["wa_id"]), str(spec.get("name", "")), **extra)
+        numbers = [_add_number(rt, spec) for spec in data.get("numbers", [])]
         by_ref = {n.phone_number_id: n for n in numbers} | {n.display_phone_number: n for n in numbers}
         past = 0
         for spec, number in zip(data.get("numbers", []), numbers, strict=True):
             history = spec.get("history") or {}
-            past += seed_history(world, number, history.get("chats", []), generate=history.get("generate"))
+            past += seed_history(rt, number, history.get("chats", []), generate=history.get("generate"))
         for spec in data.get("templates", []):
             ref = spec.get("number")
             waba_id = spec.get("waba_id") or (by_ref[str(ref)] if ref else numbers[0]).waba_id
-            extra = {k: v for k, v in spec.items() if k in ("status", "components")}
-            world.add_template(
-                waba_id, str(spec["name"]), str(spec.get("language", "en_US")), str(spec["category"]), **extra
+            extra = {k: v for k, v in spec.items() if k in ("status", "components", "parameter_format")}
+            templates.new_template(
+                rt.world,
+                waba_id,
+                str(spec["name"]),
+                str(spec.get("language", "en_US")),
+                str(spec["category"]),
+                **extra,
             )
     except ScenarioError:
         raise
@@ -265,7 +272,7 @@ def load_scenario(world: World, source: str | Path | Mapping[str, Any]) -> dict[
         raise ScenarioError(f"invalid scenario: {exc}") from exc
     default = numbers[0].phone_number_id if numbers else None
     try:
-        events = _schedule(world, data.get("timeline") or [], default)
+        events = _schedule(rt, data.get("timeline") or [], default)
     except ScenarioError:
         raise
     except (TypeError, ValueError, AttributeError) as exc:
@@ -276,12 +283,12 @@ def load_scenario(world: World, source: str | Path | Mapping[str, Any]) -> dict[
         "customers": len(data.get("customers", [])),
         "past_messages": past,
         "timeline_events": events,
-        "timeline_ends_at": _timeline_end.get(world),
+        "timeline_ends_at": _timeline_end.get(rt.world),
     }
 
 
-def _schedule(world: World, timeline: list[Mapping[str, Any]], default: str | None) -> int:
-    base = world.clock.now()
+def _schedule(rt: Runtime, timeline: list[Mapping[str, Any]], default: str | None) -> int:
+    base = rt.world.clock.now()
     end = base
     for event in timeline:
         at = base + _ago(event.get("at", "0s"))
@@ -289,41 +296,41 @@ def _schedule(world: World, timeline: list[Mapping[str, Any]], default: str | No
         if action not in ACTIONS:
             raise ScenarioError(f"unknown timeline action {action!r} (one of {sorted(ACTIONS)})")
         pnid = str(event.get("number", default))
-        world.clock.call_at(at, _runner(world, ACTIONS[action], pnid, dict(event)))
+        rt.world.clock.call_at(at, _runner(rt, ACTIONS[action], pnid, dict(event)))
         end = max(end, at)
-    _timeline_end[world] = end
+    _timeline_end[rt.world] = end
     return len(timeline)
 
 
 def _runner(
-    world: World, action: Callable[[World, str, Json], object], pnid: str, event: Json
+    rt: Runtime, action: Callable[[Runtime, str, Json], object], pnid: str, event: Json
 ) -> Callable[[], None]:
     def run() -> None:
         try:
-            wamid = action(world, pnid, event)
+            wamid = action(rt, pnid, event)
         except ActionError as exc:
             raise ScenarioError(f"timeline event {event} failed: {exc.message}") from exc
         if event.get("label") and isinstance(wamid, str):
-            labels(world)[str(event["label"])] = wamid
+            labels(rt)[str(event["label"])] = wamid
 
     return run
 
 
-async def play(world: World) -> int:
+async def play(rt: Runtime) -> int:
     """Advance the clock to the end of the loaded timeline, running every event in order."""
-    end = _timeline_end.get(world, world.clock.now())
-    return await world.clock.advance_to(max(end, world.clock.now()))
+    end = _timeline_end.get(rt.world, rt.world.clock.now())
+    return await rt.world.clock.advance_to(max(end, rt.world.clock.now()))
 
 
 # ---- timeline actions -----------------------------------------------------------------------------
 
 # An action returns the wamid it created (kept under the event's `label`) or anything else.
-Action = Callable[[World, str, Json], object]
+Action = Callable[[Runtime, str, Json], object]
 
 
-def _ref(world: World, event: Json, key: str = "message") -> str:
+def _ref(rt: Runtime, event: Json, key: str = "message") -> str:
     ref = str(event.get(key, ""))
-    return labels(world).get(ref, ref)
+    return labels(rt).get(ref, ref)
 
 
 def _kind(event: Json) -> tuple[str, Any]:
@@ -334,42 +341,42 @@ def _kind(event: Json) -> tuple[str, Any]:
     return kind, content
 
 
-def _customer_send(world: World, pnid: str, e: Json) -> str:
+def _customer_send(rt: Runtime, pnid: str, e: Json) -> str:
     kind, content = _kind(e)
     referral = e.get("referral")
     if referral is True:
         referral = {}
     if isinstance(referral, dict):
-        referral = payloads.referral_from(referral, world.new_id("12"))
+        referral = payloads.referral_from(referral, rt.world.new_id("12"))
     reply = e.get("reply_to")
     return customers.send(
-        world,
+        rt,
         str(e["customer"]),
         pnid,
         type=kind,
         content=content,
         referral=referral or None,
-        context_id=labels(world).get(str(reply), reply) if reply else None,
+        context_id=labels(rt).get(str(reply), reply) if reply else None,
         unsupported_code=e.get("unsupported"),
     ).wamid
 
 
-def _app_send(world: World, pnid: str, e: Json) -> str:
+def _app_send(rt: Runtime, pnid: str, e: Json) -> str:
     kind, content = _kind(e)
     reply = e.get("reply_to")
     return phone.app_send(
-        world,
+        rt,
         pnid,
         str(e["customer"]),
         type=kind,
         content=content,
         device=str(e.get("device", "primary")),
-        context_id=labels(world).get(str(reply), reply) if reply else None,
+        context_id=labels(rt).get(str(reply), reply) if reply else None,
     ).wamid
 
 
-def _number(world: World, pnid: str) -> Number:
-    return customers.require_number(world, pnid)
+def _number(rt: Runtime, pnid: str) -> Number:
+    return customers.require_number(rt, pnid)
 
 
 ACTIONS: dict[str, Action] = {

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from wacoex.emulator.world import World
+from wacoex.emulator.world import World
 
 KINDS = frozenset(
     {

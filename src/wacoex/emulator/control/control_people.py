@@ -14,29 +14,26 @@ import yaml
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import customers, history_export, payloads, phone, scenarios
-from wacoex.emulator.customers import ActionError
-from wacoex.emulator.world import World
+from wacoex.emulator.control import scenarios
+from wacoex.emulator.people import customers, phone
+from wacoex.emulator.people.customers import ActionError
+from wacoex.emulator.platform import history_export, payloads
+from wacoex.emulator.platform.graph_api import runtime_of
+from wacoex.emulator.runtime import Runtime
 
 router = APIRouter(prefix="/_emulator", tags=["people"])
 Payload = dict[str, Any]
 
 
-def world_of(request: Request) -> World:
-    world: World = request.app.state.world
-    phone.install(world)
-    return world
-
-
-async def _act(request: Request, action: Callable[[World], Payload]) -> JSONResponse:
-    world = world_of(request)
-    before = world.dispatcher.emitted
+async def _act(request: Request, action: Callable[[Runtime], Payload]) -> JSONResponse:
+    rt = runtime_of(request)
+    before = rt.dispatcher.emitted
     try:
-        result = action(world)
+        result = action(rt)
     except ActionError as exc:
         return JSONResponse({"error": {"message": exc.message, "code": exc.status_code}}, exc.status_code)
-    await world.clock.settle()
-    return JSONResponse({**result, "webhooks": world.dispatcher.emitted - before})
+    await rt.world.clock.settle()
+    return JSONResponse({**result, "webhooks": rt.dispatcher.emitted - before})
 
 
 def _message_parts(body: Payload) -> tuple[str, Any]:
@@ -64,7 +61,7 @@ def _reply_to(body: Payload) -> str | None:
 async def customer_send(request: Request, wa_id: str, body: Payload = Body(...)) -> JSONResponse:
     """The customer sends a message to a business number (`to`: phone_number_id or display number)."""
 
-    def act(world: World) -> Payload:
+    def act(rt: Runtime) -> Payload:
         to = body.get("to") or body.get("phone_number_id")
         if not to:
             raise ActionError(422, "'to' (the business phone_number_id or number) is required")
@@ -73,9 +70,9 @@ async def customer_send(request: Request, wa_id: str, body: Payload = Body(...))
         if referral is True:
             referral = {}
         if isinstance(referral, dict):
-            referral = payloads.referral_from(referral, world.new_id("12"))
+            referral = payloads.referral_from(referral, rt.world.new_id("12"))
         msg = customers.send(
-            world,
+            rt,
             wa_id,
             str(to),
             type=kind,
@@ -172,10 +169,10 @@ def _text(body: Payload) -> str | None:
 async def app_send(request: Request, pnid: str, body: Payload = Body(...)) -> JSONResponse:
     """The owner sends from the Business app (`device`: primary, web, mac, windows, wearos, ...)."""
 
-    def act(world: World) -> Payload:
+    def act(rt: Runtime) -> Payload:
         kind, content = _message_parts(body)
         msg = phone.app_send(
-            world,
+            rt,
             pnid,
             _required(body, "to"),
             type=kind,
@@ -221,9 +218,9 @@ async def app_revoke(request: Request, pnid: str, body: Payload = Body(...)) -> 
 async def app_contacts(request: Request, pnid: str, body: Payload = Body(...)) -> JSONResponse:
     """Address book: `{"action": "add"|"edit"|"remove", "phone_number", "full_name", "first_name"}`."""
 
-    def act(world: World) -> Payload:
+    def act(rt: Runtime) -> Payload:
         contact = phone.edit_contact(
-            world,
+            rt,
             pnid,
             action=str(body.get("action", "add")),
             phone_number=_required(body, "phone_number"),
@@ -245,9 +242,9 @@ async def app_contacts_list(request: Request, pnid: str) -> JSONResponse:
 
 @router.post("/numbers/{pnid}/app/open")
 async def app_open(request: Request, pnid: str, body: Payload = Body(default={})) -> JSONResponse:
-    def act(world: World) -> Payload:
-        number = customers.require_number(world, pnid)
-        phone.open_app(world, number, str(body.get("device", "primary")))
+    def act(rt: Runtime) -> Payload:
+        number = customers.require_number(rt, pnid)
+        phone.open_app(rt, number, str(body.get("device", "primary")))
         return {"last_primary_open_at": number.last_primary_open_at}
 
     return await _act(request, act)
@@ -257,11 +254,11 @@ async def app_open(request: Request, pnid: str, body: Payload = Body(default={})
 async def app_devices(request: Request, pnid: str, body: Payload = Body(...)) -> JSONResponse:
     """`{"action": "link"|"unlink", "kind": "web"|"mac"|"windows"|"wearos"|"ipad"|"android_companion"}`."""
 
-    def act(world: World) -> Payload:
-        number = customers.require_number(world, pnid)
+    def act(rt: Runtime) -> Payload:
+        number = customers.require_number(rt, pnid)
         kind = _required(body, "kind")
         if body.get("action", "link") == "link":
-            phone.link_device(world, number, kind)
+            phone.link_device(rt, number, kind)
         elif body.get("action") == "unlink":
             phone.unlink_device(number, kind)
         else:
@@ -304,9 +301,9 @@ async def app_downgrade(request: Request, pnid: str) -> JSONResponse:
     return await _act(request, lambda w: _state_after(w, pnid, phone.downgrade))
 
 
-def _state_after(world: World, pnid: str, action: Callable[[World, str], None]) -> Payload:
-    action(world, pnid)
-    number = customers.require_number(world, pnid)
+def _state_after(rt: Runtime, pnid: str, action: Callable[[Runtime, str], None]) -> Payload:
+    action(rt, pnid)
+    number = customers.require_number(rt, pnid)
     return {"state": number.state, "platform_type": number.platform_type, "on_biz_app": number.on_biz_app}
 
 
@@ -329,12 +326,10 @@ async def app_chat(request: Request, pnid: str, wa_id: str, device: str = Query(
 async def app_history(request: Request, pnid: str, body: Payload = Body(...)) -> JSONResponse:
     """Seed past chats on the phone: `{"chats": [{"wa_id", "messages": [{"ago": "3d", "from": ...}]}]}`."""
 
-    def act(world: World) -> Payload:
-        number = customers.require_number(world, pnid)
+    def act(rt: Runtime) -> Payload:
+        number = customers.require_number(rt, pnid)
         try:
-            count = scenarios.seed_history(
-                world, number, body.get("chats", []), generate=body.get("generate")
-            )
+            count = scenarios.seed_history(rt, number, body.get("chats", []), generate=body.get("generate"))
         except (KeyError, ValueError, TypeError) as exc:
             raise ActionError(422, f"invalid history: {exc}") from exc
         return {"messages": count}
@@ -354,11 +349,11 @@ async def onboard(request: Request, pnid: str, body: Payload = Body(default={}))
 async def sync_history(request: Request, pnid: str) -> JSONResponse:
     """Run the history export now, bypassing `smb_app_data` rules (for demos and benchmarks)."""
 
-    def act(world: World) -> Payload:
-        number = customers.require_number(world, pnid)
+    def act(rt: Runtime) -> Payload:
+        number = customers.require_number(rt, pnid)
         if number.onboarded_at is None:
             raise ActionError(409, "the number was never onboarded")
-        return {"exported": history_export.start_history_sync(world, number)}
+        return {"exported": history_export.start_history_sync(rt, number)}
 
     return await _act(request, act)
 
@@ -374,15 +369,15 @@ async def load_scenario(request: Request, play: bool = Query(False)) -> JSONResp
         data = yaml.safe_load(raw.decode() or "{}")
     except yaml.YAMLError as exc:
         return JSONResponse({"error": {"message": f"invalid YAML: {exc}", "code": 422}}, 422)
-    world = world_of(request)
-    before = world.dispatcher.emitted
+    rt = runtime_of(request)
+    before = rt.dispatcher.emitted
     try:
-        summary = scenarios.load_scenario(world, data)
+        summary = scenarios.load_scenario(rt, data)
         if play:
-            summary["played"] = await scenarios.play(world)
+            summary["played"] = await scenarios.play(rt)
     except scenarios.ScenarioError as exc:
         return JSONResponse({"error": {"message": str(exc), "code": 422}}, 422)
     except ActionError as exc:
         return JSONResponse({"error": {"message": exc.message, "code": exc.status_code}}, exc.status_code)
-    await world.clock.settle()
-    return JSONResponse({**summary, "webhooks": world.dispatcher.emitted - before})
+    await rt.world.clock.settle()
+    return JSONResponse({**summary, "webhooks": rt.dispatcher.emitted - before})

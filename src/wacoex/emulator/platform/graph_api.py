@@ -1,6 +1,7 @@
 """Meta's Graph API paths under ``/{version}/`` with ``Authorization: Bearer`` and Graph errors.
 
-Messages, media, phone-number/WABA/business reads, templates and the unknown-path catch-all; auth
+Messages, media, phone-number/WABA/business reads and the unknown-path catch-all (templates are in
+templates.py, the business profile in business_profile.py); auth
 helpers shared with graph_account.py (code exchange, subscriptions, syncs, refused calls).
 """
 
@@ -12,18 +13,23 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import media as media_ops
-from wacoex.emulator import rules, send
-from wacoex.emulator.rules import GraphError, invalid_parameter, unknown_object
+from wacoex.emulator.platform import media as media_ops
+from wacoex.emulator.platform import rules, send
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter, unknown_object
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import Number, Waba, World
 
 router = APIRouter(include_in_schema=False)
 _VERSION = re.compile(r"^v\d+\.\d+$")
 
 
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def world_of(request: Request) -> World:
-    world: World = request.app.state.world
-    return world
+    return runtime_of(request).world
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -192,10 +198,10 @@ async def download_media(request: Request, mid: str = "", ext: str = "", hash: s
 
 @router.post("/{version}/{node}/messages")
 async def post_message(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, number = number_for(request, version, node)
+    _, number = number_for(request, version, node)
     if number.provider != "meta":
         raise unknown_object(node, "post")
-    return send.send_message(world, number, await json_body(request))
+    return send.send_message(runtime_of(request), number, await json_body(request))
 
 
 @router.post("/{version}/{node}/media")
@@ -233,78 +239,6 @@ async def phone_numbers(request: Request, version: str, node: str) -> dict[str, 
     )
     data = [pick(number_fields(world, world.numbers[p]), wanted, default) for p in waba.phone_number_ids]
     return {"data": data, "paging": {"cursors": {"before": "", "after": ""}}}
-
-
-@router.get("/{version}/{node}/message_templates")
-async def list_templates(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, waba = waba_for(request, version, node)
-    q = request.query_params
-    data = [
-        template_json(t)
-        for t in world.templates.values()
-        if t.waba_id == waba.id
-        and q.get("name") in (None, t.name)
-        and q.get("status") in (None, t.status)
-        and q.get("language") in (None, t.language)
-        and (q.get("category") is None or q["category"].upper() == t.category)
-    ]
-    return {"data": data, "paging": {"cursors": {"before": "", "after": ""}}}
-
-
-def template_json(t: Any) -> dict[str, Any]:
-    return {
-        "name": t.name,
-        "language": t.language,
-        "status": t.status,
-        "category": t.category,
-        "components": t.components,
-        "id": t.id,
-    }
-
-
-@router.post("/{version}/{node}/message_templates")
-async def create_template(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, waba = waba_for(request, version, node, "post")
-    body = await json_body(request)
-    name, language, category = body.get("name"), body.get("language"), str(body.get("category", "")).upper()
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]{1,512}", name):
-        raise invalid_parameter("name must be lowercase letters, digits and underscores.")
-    if not isinstance(language, str) or not language:
-        raise invalid_parameter("The parameter language is required.")
-    if category not in ("MARKETING", "UTILITY", "AUTHENTICATION"):
-        raise invalid_parameter("category must be MARKETING, UTILITY or AUTHENTICATION.")
-    if (waba.id, name, language) in world.templates:
-        raise GraphError(
-            100, "Invalid parameter", "Content in this language already exists.", subcode=2388024
-        )
-    components = body.get("components") if isinstance(body.get("components"), list) else []
-    review = world.config.template_review_seconds
-    template = world.add_template(
-        waba.id,
-        name,
-        language,
-        category,
-        components=components,
-        status="PENDING" if review > 0 else "APPROVED",
-    )
-    if review > 0:
-
-        def approve() -> None:
-            template.status = "APPROVED"
-            world.dispatcher.emit_waba(
-                waba.id,
-                "message_template_status_update",
-                {
-                    "event": "APPROVED",
-                    "message_template_id": int(template.id),
-                    "message_template_name": name,
-                    "message_template_language": language,
-                    "reason": "NONE",
-                },
-            )
-
-        world.clock.call_later(review, approve)
-    return {"id": template.id, "status": template.status, "category": category}
 
 
 @router.get("/{version}/{node}")

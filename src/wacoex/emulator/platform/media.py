@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from wacoex.emulator.rules import GraphError, unknown_object
-
-if TYPE_CHECKING:
-    from wacoex.emulator.world import MediaObject, World
+from wacoex.emulator.platform.rules import GraphError, unknown_object
+from wacoex.emulator.world import MediaObject, World
 
 DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 _MB = 1024 * 1024
@@ -55,8 +53,6 @@ def store_media(
     world: World, phone_number_id: str, data: bytes, mime_type: str, *, filename: str | None = None
 ) -> MediaObject:
     """Keep bytes as a media object (uploads, and media customers or the phone send)."""
-    from wacoex.emulator.world import MediaObject
-
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     media = MediaObject(
         id=world.new_id("8"),

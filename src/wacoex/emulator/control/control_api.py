@@ -14,9 +14,11 @@ from fastapi import APIRouter, Body, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from wacoex.emulator.clock import parse_duration
-from wacoex.emulator.faults import FaultError
-from wacoex.emulator.graph_api import template_json, world_of
-from wacoex.emulator.rules import GraphError
+from wacoex.emulator.control.faults import FaultError
+from wacoex.emulator.platform.graph_api import runtime_of, world_of
+from wacoex.emulator.platform.rules import GraphError
+from wacoex.emulator.platform.templates import TemplateError, new_template, template_json
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Customer, Device, Number, World, WorldConfig
 
 router = APIRouter(prefix="/_emulator", tags=["emulator control"])
@@ -146,9 +148,22 @@ async def list_customers(request: Request) -> dict[str, Any]:
 
 @router.post("/templates", status_code=201)
 async def create_template(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """``{waba_id | phone_number_id, name, language, category, status?, components?}``."""
+    """``{waba_id | phone_number_id, name, language, category, status?, components?,
+    parameter_format?}`` (the format is inferred from the placeholders when not given)."""
     world = world_of(request)
-    _unknown(body, {"waba_id", "phone_number_id", "name", "language", "category", "status", "components"})
+    _unknown(
+        body,
+        {
+            "waba_id",
+            "phone_number_id",
+            "name",
+            "language",
+            "category",
+            "status",
+            "components",
+            "parameter_format",
+        },
+    )
     waba_id = body.get("waba_id")
     if waba_id is None and body.get("phone_number_id"):
         waba_id = _number(world, str(body["phone_number_id"])).waba_id
@@ -157,17 +172,19 @@ async def create_template(request: Request, body: dict[str, Any] = Body(...)) ->
     for key in ("name", "language", "category"):
         if not isinstance(body.get(key), str):
             raise HTTPException(422, f"{key} is required")
-    category = body["category"].upper()
-    if category not in ("MARKETING", "UTILITY", "AUTHENTICATION"):
-        raise HTTPException(422, "category must be MARKETING, UTILITY or AUTHENTICATION")
-    template = world.add_template(
-        str(waba_id),
-        body["name"],
-        body["language"],
-        category,
-        status=str(body.get("status", "APPROVED")).upper(),
-        components=list(body.get("components") or []),
-    )
+    try:
+        template = new_template(
+            world,
+            str(waba_id),
+            body["name"],
+            body["language"],
+            body["category"],
+            status=str(body.get("status", "APPROVED")),
+            components=list(body.get("components") or []),
+            parameter_format=body.get("parameter_format"),
+        )
+    except TemplateError as exc:
+        raise HTTPException(422, str(exc)) from exc
     return template_json(template) | {"waba_id": template.waba_id}
 
 
@@ -264,35 +281,35 @@ async def flush(request: Request) -> dict[str, Any]:
 async def add_faults(
     request: Request, body: dict[str, Any] | list[dict[str, Any]] = Body(...)
 ) -> dict[str, Any]:
-    world = world_of(request)
+    runtime = runtime_of(request)
     specs = body if isinstance(body, list) else [body]
     added = []
     try:
         for spec in specs:
-            fault = world.faults.add(spec)
+            fault = runtime.faults.add(spec)
             if fault is not None:
                 added.append(fault.to_json())
     except FaultError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"added": added, "faults": world.faults.to_json()}
+    return {"added": added, "faults": runtime.faults.to_json()}
 
 
 @router.get("/faults")
 async def list_faults(request: Request) -> dict[str, Any]:
-    return {"faults": world_of(request).faults.to_json()}
+    return {"faults": runtime_of(request).faults.to_json()}
 
 
 @router.delete("/faults")
 async def clear_faults(request: Request) -> dict[str, Any]:
-    world_of(request).faults.clear()
+    runtime_of(request).faults.clear()
     return {"faults": []}
 
 
 @router.delete("/faults/{fault_id}")
 async def clear_fault(request: Request, fault_id: int) -> dict[str, Any]:
-    world = world_of(request)
-    world.faults.clear(fault_id)
-    return {"faults": world.faults.to_json()}
+    runtime = runtime_of(request)
+    runtime.faults.clear(fault_id)
+    return {"faults": runtime.faults.to_json()}
 
 
 @router.get("/ledger")
@@ -300,7 +317,7 @@ async def ledger(
     request: Request, phone_number_id: str | None = None, wa_id: str | None = None
 ) -> dict[str, Any]:
     """The billing ledger: one entry per API-sent message, charged on delivery."""
-    return world_of(request).ledger.to_json(phone_number_id, wa_id)
+    return runtime_of(request).ledger.to_json(phone_number_id, wa_id)
 
 
 @router.get("/refusals")
@@ -329,11 +346,11 @@ async def webhook_log(
     body: bool = True,
 ) -> dict[str, Any]:
     """The delivery log: every emitted webhook, its route, attempts, status codes and body."""
-    world = world_of(request)
-    found = world.dispatcher.deliveries(field=field, phone_number_id=phone_number_id, state=state)
+    runtime = runtime_of(request)
+    found = runtime.dispatcher.deliveries(field=field, phone_number_id=phone_number_id, state=state)
     return {
         "data": [d.to_json(with_body=body) for d in found if d.id > since_id],
-        "emitted": world.dispatcher.emitted,
+        "emitted": runtime.dispatcher.emitted,
     }
 
 
@@ -357,7 +374,7 @@ async def patch_config(request: Request, body: dict[str, Any] = Body(...)) -> di
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
-    world_of(request).reset()
+    runtime_of(request).reset()
     return {"reset": True}
 
 
@@ -377,13 +394,13 @@ def install_fault_middleware(app: FastAPI) -> None:
         path = request.url.path
         if path.startswith("/_emulator"):
             return await call_next(request)
-        world: World = request.app.state.world
+        runtime: Runtime = request.app.state.runtime
         parts = path.strip("/").split("/")
         pnid = parts[1] if len(parts) > 1 else None
-        slow = world.faults.take("slow_api", path=path, phone_number_id=pnid)
+        slow = runtime.faults.take("slow_api", path=path, phone_number_id=pnid)
         if slow is not None:
             await asyncio.sleep(float(slow.params.get("seconds", 1.0)))
-        failure = world.faults.take("api_error", path=path, phone_number_id=pnid)
+        failure = runtime.faults.take("api_error", path=path, phone_number_id=pnid)
         if failure is not None:
             status = int(failure.params.get("status", 500))
             code, title = _API_ERRORS.get(status, (1, "An unknown error occurred"))
@@ -399,7 +416,7 @@ def install_fault_middleware(app: FastAPI) -> None:
                 else None
             )
             return JSONResponse(error.to_json(), status_code=status, headers=headers)
-        lost = world.faults.take("lost_response", path=path, phone_number_id=pnid)
+        lost = runtime.faults.take("lost_response", path=path, phone_number_id=pnid)
         response = await call_next(request)
         if lost is not None:
             await asyncio.sleep(float(lost.params.get("seconds", 30.0)))

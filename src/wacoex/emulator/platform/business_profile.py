@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import dialog360_api, graph_api
-from wacoex.emulator.rules import invalid_parameter
+from wacoex.emulator.platform import dialog360_api, graph_api
+from wacoex.emulator.platform.rules import invalid_parameter
 from wacoex.emulator.world import BusinessProfile
 
 router = APIRouter(include_in_schema=False)

@@ -1,7 +1,7 @@
 """The rules Meta enforces on sends and onboarding, as Graph errors (coexistence-spec.md §1.2, §4.4-4.7).
 
 Customer service window (opened only by customer messages after onboarding), free entry point,
-template existence/approval/parameter count, throughput (20 msg/s on coexistence numbers, 80
+throughput (20 msg/s on coexistence numbers, 80
 otherwise), pair rate, portfolio messaging limits, onboarding eligibility, and the Graph error shape.
 """
 
@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from wacoex.emulator.world import Chat, FreeEntryPoint, Number, Template, TokenBucket, World
+from wacoex.emulator.world import Chat, FreeEntryPoint, Number, TokenBucket, World
 
 
 class GraphError(Exception):
@@ -253,51 +253,6 @@ def check_messaging_limit(world: World, number: Number, wa_id: str, *, business_
     if limit is not None and wa_id not in seen and len(seen) >= limit:
         raise messaging_limit_reached(limit)
     seen[wa_id] = now
-
-
-# -- templates ----------------------------------------------------------------------------------
-_PLACEHOLDER = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
-
-
-def placeholder_count(text: str) -> int:
-    return len(set(_PLACEHOLDER.findall(text)))
-
-
-def check_template(world: World, number: Number, template_body: dict[str, Any]) -> Template:
-    """The template must exist in that language and be APPROVED (132001); params must match (132000)."""
-    name = template_body.get("name")
-    language = template_body.get("language")
-    code = language.get("code") if isinstance(language, dict) else language
-    if not isinstance(name, str) or not isinstance(code, str):
-        raise invalid_parameter(
-            "The parameters template['name'] and template['language']['code'] are required."
-        )
-    template = world.templates.get((number.waba_id, name, code))
-    if template is None or template.status != "APPROVED":
-        state = "does not exist" if template is None else f"is {template.status}, not APPROVED"
-        raise GraphError(
-            132001,
-            "Template name does not exist in the translation",
-            f"template name ({name}) {state} in {code}",
-        )
-    sent: dict[str, int] = {}
-    for component in template_body.get("components") or []:
-        if isinstance(component, dict):
-            kind = str(component.get("type", "")).lower()
-            sent[kind] = sent.get(kind, 0) + len(component.get("parameters") or [])
-    for component in template.components:
-        kind = str(component.get("type", "")).lower()
-        if kind not in ("body", "header") or component.get("format", "TEXT").upper() != "TEXT":
-            continue
-        expected = placeholder_count(str(component.get("text", "")))
-        if sent.get(kind, 0) != expected:
-            raise GraphError(
-                132000,
-                "Number of parameters does not match the expected number of params",
-                f"{kind}: number of localizable_params ({sent.get(kind, 0)}) does not match the expected "
-                f"number of params ({expected})",
-            )
-    return template
 
 
 # -- onboarding eligibility ---------------------------------------------------------------------

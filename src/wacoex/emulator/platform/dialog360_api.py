@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from wacoex.emulator import graph_account, graph_api, send
-from wacoex.emulator import media as media_ops
-from wacoex.emulator.rules import invalid_parameter
+from wacoex.emulator.platform import graph_account, graph_api, send
+from wacoex.emulator.platform import media as media_ops
+from wacoex.emulator.platform.rules import invalid_parameter
+from wacoex.emulator.platform.templates import template_json
 from wacoex.emulator.world import Number, World
 
 router = APIRouter(include_in_schema=False)
@@ -40,8 +41,10 @@ async def post_message(request: Request) -> Response:
     found = number_for_key(request)
     if found is None:
         return invalid_key_response()
-    world, number = found
-    return JSONResponse(send.send_message(world, number, await graph_api.json_body(request)))
+    _, number = found
+    return JSONResponse(
+        send.send_message(graph_api.runtime_of(request), number, await graph_api.json_body(request))
+    )
 
 
 @router.post("/media")
@@ -58,8 +61,12 @@ async def synchronization(request: Request) -> Response:
     found = number_for_key(request)
     if found is None:
         return invalid_key_response()
-    world, number = found
-    return JSONResponse(await graph_account.request_sync(world, number, await graph_api.json_body(request)))
+    _, number = found
+    return JSONResponse(
+        await graph_account.request_sync(
+            graph_api.runtime_of(request), number, await graph_api.json_body(request)
+        )
+    )
 
 
 @router.get("/v1/configs/webhook")
@@ -95,7 +102,7 @@ async def list_templates(request: Request) -> Response:
         return invalid_key_response()
     world, number = found
     data: list[dict[str, Any]] = [
-        graph_api.template_json(t) for t in world.templates.values() if t.waba_id == number.waba_id
+        template_json(t) for t in world.templates.values() if t.waba_id == number.waba_id
     ]
     return JSONResponse({"count": len(data), "total": len(data), "waba_templates": data})
 

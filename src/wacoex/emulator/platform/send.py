@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacoex.emulator import billing, rules
-from wacoex.emulator.rules import GraphError, invalid_parameter
-from wacoex.emulator.world import ChatMessage, Number, Refusal, World
+from wacoex.emulator.platform import billing, rules, templates
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter
+from wacoex.emulator.runtime import Runtime
+from wacoex.emulator.world import ChatMessage, Number, Refusal
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 MESSAGE_TYPES = frozenset(
@@ -44,7 +45,7 @@ def digits_of(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def resolve_recipient(world: World, number: Number, raw: str) -> str:
+def resolve_recipient(rt: Runtime, number: Number, raw: str) -> str:
     """The recipient's wa_id: known customers first, with Brazil's ninth digit and Mexico's 521 quirks."""
     digits = digits_of(raw)
     if not digits:
@@ -60,12 +61,12 @@ def resolve_recipient(world: World, number: Number, raw: str) -> str:
         if candidate.startswith("521") and len(candidate) == 13:
             candidates.append("52" + candidate[3:])
     for candidate in candidates:
-        if candidate in world.customers:
+        if candidate in rt.world.customers:
             return candidate
     return digits
 
 
-def _validate_type(world: World, msg_type: str, content: Any) -> None:
+def _validate_type(rt: Runtime, msg_type: str, content: Any) -> None:
     if not isinstance(content, dict) and msg_type != "contacts":
         raise _missing(f"{msg_type} object")
     if msg_type == "text":
@@ -79,11 +80,11 @@ def _validate_type(world: World, msg_type: str, content: Any) -> None:
         if not media_id and not link:
             raise invalid_parameter(f"The parameter {msg_type}['id'] or {msg_type}['link'] is required.")
         if media_id:
-            media = world.media.get(str(media_id))
+            media = rt.world.media.get(str(media_id))
             if (
                 media is None
                 or media.expired
-                or world.clock.now() > media.created_at + world.config.media_ttl
+                or rt.world.clock.now() > media.created_at + rt.world.config.media_ttl
             ):
                 raise GraphError(
                     131053, "Media upload error", f"Unable to retrieve media with id {media_id}."
@@ -145,31 +146,31 @@ def _validate_interactive(content: dict[str, Any]) -> None:
                 raise _invalid("Each row needs an id and a title of at most 24 characters.")
 
 
-def mark_read(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
+def mark_read(rt: Runtime, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     """``{"status": "read", "message_id": ...}``: the inbound message (and earlier ones) become read."""
     wamid = body.get("message_id")
-    msg = world.messages.get(str(wamid))
+    msg = rt.world.messages.get(str(wamid))
     if msg is None or msg.phone_number_id != number.phone_number_id or msg.direction != "inbound":
         raise invalid_parameter(f"Invalid message_id {wamid!r}: no such inbound message for this number.")
-    for earlier in world.chat(number.phone_number_id, msg.wa_id).messages:
+    for earlier in rt.world.chat(number.phone_number_id, msg.wa_id).messages:
         if earlier.direction == "inbound" and earlier.timestamp <= msg.timestamp:
             earlier.status = "read"
     return {"success": True}
 
 
-def send_message(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
+def send_message(rt: Runtime, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     """Accept one Cloud API message or raise the Graph error the real API would return.
 
-    Every refusal is kept in ``world.refusals`` (``GET /_emulator/refusals``), so a test can tell
+    Every refusal is kept in ``rt.world.refusals`` (``GET /_emulator/refusals``), so a test can tell
     that a client never hit 130429 or never tried a free-form send outside the window.
     """
     try:
-        return _send(world, number, body)
+        return _send(rt, number, body)
     except GraphError as exc:
         to = body.get("to")
-        world.refusals.append(
+        rt.world.refusals.append(
             Refusal(
-                at=world.clock.now(),
+                at=rt.world.clock.now(),
                 phone_number_id=number.phone_number_id,
                 to=None if to is None else str(to),
                 code=exc.code,
@@ -179,14 +180,14 @@ def send_message(world: World, number: Number, body: dict[str, Any]) -> dict[str
         raise
 
 
-def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
+def _send(rt: Runtime, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("status") == "read":
         if body.get("messaging_product") != "whatsapp":
             raise invalid_parameter("The parameter messaging_product is required and must be 'whatsapp'.")
-        return mark_read(world, number, body)
+        return mark_read(rt, number, body)
     if not number.can_send_via_api:
         raise rules.not_registered()
-    rules.check_throughput(world, number)
+    rules.check_throughput(rt.world, number)
     if body.get("messaging_product") != "whatsapp":
         raise invalid_parameter("The parameter messaging_product is required and must be 'whatsapp'.")
     if body.get("recipient_type", "individual") != "individual":
@@ -201,28 +202,28 @@ def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     if msg_type not in MESSAGE_TYPES:
         raise GraphError(131051, "Unsupported message type", f"Message type {msg_type!r} is not supported.")
     content = body.get(msg_type)
-    _validate_type(world, msg_type, content)
-    wa_id = resolve_recipient(world, number, raw_to)
+    _validate_type(rt, msg_type, content)
+    wa_id = resolve_recipient(rt, number, raw_to)
     if wa_id == number.display_phone_number:
         raise rules.recipient_is_sender()
     template_category: str | None = None
     if msg_type == "template":
         assert isinstance(content, dict)
-        template_category = rules.check_template(world, number, content).category
-    chat = world.chat(number.phone_number_id, wa_id)
-    window = rules.window_open(world, number, chat)
+        template_category = templates.check_send(rt.world, number, content).category
+    chat = rt.world.chat(number.phone_number_id, wa_id)
+    window = rules.window_open(rt.world, number, chat)
     if template_category is None and not window:
         raise rules.window_closed()
-    rules.check_pair_rate(world, number, wa_id)
+    rules.check_pair_rate(rt.world, number, wa_id)
     rules.check_messaging_limit(
-        world, number, wa_id, business_initiated=template_category is not None and not window
+        rt.world, number, wa_id, business_initiated=template_category is not None and not window
     )
 
-    now = world.clock.now()
-    fep = rules.fep_open(world, number, chat, commit=True)
-    business = world.business_of(number)
+    now = rt.world.clock.now()
+    fep = rules.fep_open(rt.world, number, chat, commit=True)
+    business = rt.world.business_of(number)
     decision = billing.decide(
-        world.rate_card,
+        rt.world.rate_card,
         recipient=wa_id,
         template_category=template_category,
         window_open=window,
@@ -230,7 +231,7 @@ def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
         sender_calling_code=number.display_phone_number,
         auth_international_eligible=business.auth_international_eligible,
     )
-    wamid = world.new_wamid(wa_id)
+    wamid = rt.world.new_wamid(wa_id)
     context = body.get("context") if isinstance(body.get("context"), dict) else None
     msg = ChatMessage(
         wamid=wamid,
@@ -248,18 +249,18 @@ def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     )
     msg.conversation = billing.conversation_object(
         decision,
-        api_version=world.config.api_version,
+        api_version=rt.world.config.api_version,
         sent_at=now,
         window_until=chat.fep_until
         if fep and chat.fep_until
-        else rules.window_until(world, chat)
+        else rules.window_until(rt.world, chat)
         if window
         else now + 86400,
         fep_key=f"{chat.fep_source_wamid}" if fep else None,
     )
     chat.messages.append(msg)
-    world.messages[wamid] = msg
-    world.ledger.record(
+    rt.world.messages[wamid] = msg
+    rt.ledger.record(
         billing.LedgerEntry(
             wamid=wamid,
             phone_number_id=number.phone_number_id,
@@ -275,7 +276,7 @@ def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
             sent_at=now,
         )
     )
-    customer = world.customers.get(wa_id)
+    customer = rt.world.customers.get(wa_id)
     failure: GraphError | None = None
     if customer is None or not customer.on_whatsapp:
         failure = rules.undeliverable()
@@ -284,9 +285,9 @@ def _send(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     if failure is not None:
         errors = [failure.status_error()]
         msg.status = "failed"
-        world.clock.call_later(0.0, lambda: world.update_status(wamid, "failed", errors))
+        rt.world.clock.call_later(0.0, lambda: rt.update_status(wamid, "failed", errors))
     else:
-        world.schedule_progression(wamid)
+        rt.schedule_progression(wamid)
     return {
         "messaging_product": "whatsapp",
         "contacts": [{"input": raw_to, "wa_id": wa_id}],

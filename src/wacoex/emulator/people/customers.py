@@ -14,9 +14,10 @@ import base64
 import hashlib
 from typing import Any
 
-from wacoex.emulator import payloads
-from wacoex.emulator.payloads import Json
-from wacoex.emulator.world import ChatMessage, Customer, MediaObject, Number, World
+from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform.payloads import Json
+from wacoex.emulator.runtime import Runtime
+from wacoex.emulator.world import ChatMessage, Customer, MediaObject, Number
 
 EDIT_WINDOW = 15 * 60.0
 REVOKE_WINDOW = 2 * 86_400.0
@@ -58,20 +59,20 @@ class ActionError(Exception):
         self.message = message
 
 
-def require_number(world: World, phone_number_id: str) -> Number:
-    number = world.numbers.get(phone_number_id) or world.number_by_display(phone_number_id)
+def require_number(rt: Runtime, phone_number_id: str) -> Number:
+    number = rt.world.numbers.get(phone_number_id) or rt.world.number_by_display(phone_number_id)
     if number is None:
         raise ActionError(404, f"unknown phone number {phone_number_id!r}")
     return number
 
 
-def require_customer(world: World, wa_id: str, *, name: str | None = None) -> Customer:
+def require_customer(rt: Runtime, wa_id: str, *, name: str | None = None) -> Customer:
     digits = "".join(ch for ch in wa_id if ch.isdigit())
-    customer = world.customers.get(digits)
+    customer = rt.world.customers.get(digits)
     if customer is None:
         if name is None:
             raise ActionError(404, f"unknown customer {wa_id!r}; create it with POST /_emulator/customers")
-        customer = world.add_customer(digits, name)
+        customer = rt.world.add_customer(digits, name)
     return customer
 
 
@@ -80,25 +81,25 @@ def api_connected(number: Number) -> bool:
     return number.state in ("CONNECTED", "API_ONLY") and number.platform_type == "CLOUD_API"
 
 
-def store_media(world: World, number: Number, kind: str, obj: Json) -> Json:
+def store_media(rt: Runtime, number: Number, kind: str, obj: Json) -> Json:
     """Complete a media object (id, mime_type, sha256) and register the bytes so GET /{media_id} works."""
     obj = dict(obj)
-    if obj.get("id") and obj["id"] in world.media:
-        stored = world.media[obj["id"]]
+    if obj.get("id") and obj["id"] in rt.world.media:
+        stored = rt.world.media[obj["id"]]
         obj.setdefault("mime_type", stored.mime_type)
         obj.setdefault("sha256", stored.sha256)
         return obj
-    media_id = obj.get("id") or world.new_id("8")
+    media_id = obj.get("id") or rt.world.new_id("8")
     mime = obj.get("mime_type") or DEFAULT_MIME[kind]
     data = f"emulator {kind} {media_id}".encode()
     sha = base64.b64encode(hashlib.sha256(data).digest()).decode()  # as Meta (and media.py) give it
-    world.media[media_id] = MediaObject(
+    rt.world.media[media_id] = MediaObject(
         id=media_id,
         phone_number_id=number.phone_number_id,
         mime_type=mime,
         data=data,
         sha256=sha,
-        created_at=world.clock.now(),
+        created_at=rt.world.clock.now(),
         filename=obj.get("filename"),
     )
     obj.update({"id": media_id, "mime_type": mime, "sha256": obj.get("sha256") or sha})
@@ -109,12 +110,12 @@ def store_media(world: World, number: Number, kind: str, obj: Json) -> Json:
     return obj
 
 
-def normalise_content(world: World, number: Number, type: str, content: Any) -> Any:
+def normalise_content(rt: Runtime, number: Number, type: str, content: Any) -> Any:
     """Accept shorthands (`"text": "hi"`) and fill media details."""
     if type == "text" and isinstance(content, str):
         return payloads.text(content)
     if type in payloads.MEDIA_TYPES:
-        return store_media(world, number, type, content or {})
+        return store_media(rt, number, type, content or {})
     if content is None:
         raise ActionError(422, f"a {type} message needs a {type!r} object")
     return content
@@ -124,17 +125,17 @@ def _contact(customer: Customer) -> Json:
     return payloads.customer_contact(customer.wa_id, customer.name, customer.user_id)
 
 
-def _emit_inbound(world: World, number: Number, customer: Customer | None, message: Json) -> None:
+def _emit_inbound(rt: Runtime, number: Number, customer: Customer | None, message: Json) -> None:
     value = payloads.messages_value(
         display_phone_number=number.display_phone_number,
         phone_number_id=number.phone_number_id,
         contact=_contact(customer) if customer is not None else None,
         messages=[message],
     )
-    world.emit(number.phone_number_id, "messages", value)
+    rt.emit(number.phone_number_id, "messages", value)
 
 
-def _open_window(world: World, number: Number, wa_id: str, now: float) -> None:
+def _open_window(rt: Runtime, number: Number, wa_id: str, now: float) -> None:
     # The window belongs to the API side: only customer messages after onboarding count.
     if number.onboarded_at is None and number.state != "API_ONLY":
         return
@@ -142,11 +143,11 @@ def _open_window(world: World, number: Number, wa_id: str, now: float) -> None:
         return
     # The free entry point (72 h from the business's first reply to a CTWA message) is the send
     # path's business; it reads the `referral` stored on this message.
-    world.chat(number.phone_number_id, wa_id).last_customer_message_at = now
+    rt.world.chat(number.phone_number_id, wa_id).last_customer_message_at = now
 
 
 def send(
-    world: World,
+    rt: Runtime,
     wa_id: str,
     phone_number_id: str,
     *,
@@ -160,16 +161,16 @@ def send(
     """The customer sends one message of any inbound type to the business."""
     if type not in INBOUND_TYPES:
         raise ActionError(422, f"unknown inbound message type {type!r}")
-    number = require_number(world, phone_number_id)
-    customer = require_customer(world, wa_id, name=name)
+    number = require_number(rt, phone_number_id)
+    customer = require_customer(rt, wa_id, name=name)
     if not customer.on_whatsapp:
         raise ActionError(409, f"{customer.wa_id} is not on WhatsApp")
     if type != "unsupported":
-        content = normalise_content(world, number, type, content)
-    now = world.clock.now()
-    chat = world.chat(number.phone_number_id, customer.wa_id)
+        content = normalise_content(rt, number, type, content)
+    now = rt.world.clock.now()
+    chat = rt.world.chat(number.phone_number_id, customer.wa_id)
     first_contact = not any(m.direction == "inbound" for m in chat.messages)
-    wamid = world.new_wamid(customer.wa_id)
+    wamid = rt.world.new_wamid(customer.wa_id)
     msg = ChatMessage(
         wamid=wamid,
         phone_number_id=number.phone_number_id,
@@ -186,9 +187,9 @@ def send(
         referral=referral,
     )
     chat.messages.append(msg)
-    world.messages[wamid] = msg
+    rt.world.messages[wamid] = msg
     if type != "reaction" or (content or {}).get("emoji"):
-        _open_window(world, number, customer.wa_id, now)
+        _open_window(rt, number, customer.wa_id, now)
     if not api_connected(number):
         return msg
     first_unsupported = first_contact and number.extra.get(FIRST_CONTACT_UNSUPPORTED)
@@ -207,7 +208,7 @@ def send(
     else:
         context = None
         if context_id is not None:
-            original = world.messages.get(context_id)
+            original = rt.world.messages.get(context_id)
             sender = (
                 number.display_phone_number
                 if original is None or original.direction == "outbound"
@@ -223,12 +224,12 @@ def send(
             context=context,
             referral_obj=referral,
         )
-    _emit_inbound(world, number, None if type == "system" else customer, out)
+    _emit_inbound(rt, number, None if type == "system" else customer, out)
     return msg
 
 
-def _own_message(world: World, wa_id: str, wamid: str) -> ChatMessage:
-    msg = world.messages.get(wamid)
+def _own_message(rt: Runtime, wa_id: str, wamid: str) -> ChatMessage:
+    msg = rt.world.messages.get(wamid)
     if msg is None or msg.direction != "inbound" or msg.wa_id != wa_id:
         raise ActionError(404, f"{wamid!r} is not a message sent by {wa_id}")
     if msg.revoked:
@@ -236,11 +237,11 @@ def _own_message(world: World, wa_id: str, wamid: str) -> ChatMessage:
     return msg
 
 
-def edit(world: World, wa_id: str, wamid: str, *, body: str | None = None, caption: str | None = None) -> str:
+def edit(rt: Runtime, wa_id: str, wamid: str, *, body: str | None = None, caption: str | None = None) -> str:
     """The customer edits one of their messages (text, or a media caption) within 15 minutes."""
-    customer = require_customer(world, wa_id)
-    msg = _own_message(world, customer.wa_id, wamid)
-    now = world.clock.now()
+    customer = require_customer(rt, wa_id)
+    msg = _own_message(rt, customer.wa_id, wamid)
+    now = rt.world.clock.now()
     if now - msg.timestamp > EDIT_WINDOW:
         raise ActionError(409, "messages can be edited only within 15 minutes of sending")
     if msg.type == "text":
@@ -254,8 +255,8 @@ def edit(world: World, wa_id: str, wamid: str, *, body: str | None = None, capti
     else:
         raise ActionError(409, f"{msg.type} messages cannot be edited")
     msg.edited = True
-    number = world.numbers[msg.phone_number_id]
-    event_id = world.new_wamid(customer.wa_id)
+    number = rt.world.numbers[msg.phone_number_id]
+    event_id = rt.world.new_wamid(customer.wa_id)
     if api_connected(number):
         nested = payloads.nested_message(msg.type, msg.content, msg.context_id)
         out = payloads.message(
@@ -265,20 +266,20 @@ def edit(world: World, wa_id: str, wamid: str, *, body: str | None = None, capti
             type="edit",
             content=payloads.edit_content(wamid, nested),
         )
-        _emit_inbound(world, number, customer, out)
+        _emit_inbound(rt, number, customer, out)
     return event_id
 
 
-def revoke(world: World, wa_id: str, wamid: str) -> str:
+def revoke(rt: Runtime, wa_id: str, wamid: str) -> str:
     """The customer deletes one of their messages for everyone, within two days."""
-    customer = require_customer(world, wa_id)
-    msg = _own_message(world, customer.wa_id, wamid)
-    now = world.clock.now()
+    customer = require_customer(rt, wa_id)
+    msg = _own_message(rt, customer.wa_id, wamid)
+    now = rt.world.clock.now()
     if now - msg.timestamp > REVOKE_WINDOW:
         raise ActionError(409, "messages can be deleted only within 2 days of sending")
     msg.revoked = True
-    number = world.numbers[msg.phone_number_id]
-    event_id = world.new_wamid(customer.wa_id)
+    number = rt.world.numbers[msg.phone_number_id]
+    event_id = rt.world.new_wamid(customer.wa_id)
     # Meta: the revoke webhook exists only for coexistence numbers.
     if api_connected(number) and number.coexistence:
         out = payloads.message(
@@ -288,17 +289,17 @@ def revoke(world: World, wa_id: str, wamid: str) -> str:
             type="revoke",
             content=payloads.revoke_content(wamid),
         )
-        _emit_inbound(world, number, customer, out)
+        _emit_inbound(rt, number, customer, out)
     return event_id
 
 
-def react(world: World, wa_id: str, wamid: str, emoji: str) -> ChatMessage:
+def react(rt: Runtime, wa_id: str, wamid: str, emoji: str) -> ChatMessage:
     """The customer reacts to a message in the chat (empty emoji removes the reaction)."""
-    target = world.messages.get(wamid)
+    target = rt.world.messages.get(wamid)
     if target is None or target.wa_id != "".join(ch for ch in wa_id if ch.isdigit()):
         raise ActionError(404, f"{wamid!r} is not in a chat with {wa_id}")
     return send(
-        world,
+        rt,
         wa_id,
         target.phone_number_id,
         type="reaction",
@@ -306,19 +307,19 @@ def react(world: World, wa_id: str, wamid: str, emoji: str) -> ChatMessage:
     )
 
 
-def _business_messages(world: World, wa_id: str, phone_number_id: str | None) -> list[ChatMessage]:
+def _business_messages(rt: Runtime, wa_id: str, phone_number_id: str | None) -> list[ChatMessage]:
     digits = "".join(ch for ch in wa_id if ch.isdigit())
     found: list[ChatMessage] = []
-    for (pnid, chat_wa_id), chat in world.chats.items():
+    for (pnid, chat_wa_id), chat in rt.world.chats.items():
         if chat_wa_id != digits or (phone_number_id is not None and pnid != phone_number_id):
             continue
         found.extend(m for m in chat.messages if m.direction == "outbound" and not m.revoked)
     return found
 
 
-def _targets(world: World, wa_id: str, wamid: str | None, phone_number_id: str | None) -> list[ChatMessage]:
+def _targets(rt: Runtime, wa_id: str, wamid: str | None, phone_number_id: str | None) -> list[ChatMessage]:
     if wamid is not None:
-        msg = world.messages.get(wamid)
+        msg = rt.world.messages.get(wamid)
         if (
             msg is None
             or msg.direction != "outbound"
@@ -327,40 +328,40 @@ def _targets(world: World, wa_id: str, wamid: str | None, phone_number_id: str |
             raise ActionError(404, f"{wamid!r} is not a business message to {wa_id}")
         return [msg]
     if phone_number_id is not None:
-        phone_number_id = require_number(world, phone_number_id).phone_number_id
-    return _business_messages(world, wa_id, phone_number_id)
+        phone_number_id = require_number(rt, phone_number_id).phone_number_id
+    return _business_messages(rt, wa_id, phone_number_id)
 
 
 def read(
-    world: World, wa_id: str, *, wamid: str | None = None, phone_number_id: str | None = None
+    rt: Runtime, wa_id: str, *, wamid: str | None = None, phone_number_id: str | None = None
 ) -> list[str]:
     """The customer opens the chat: business messages become `read` (API ones emit statuses).
 
-    `read` may skip `delivered`; the world then sends no `delivered` webhook.
+    `read` may skip `delivered`; the platform then sends no `delivered` webhook.
     """
-    require_customer(world, wa_id)
+    require_customer(rt, wa_id)
     changed = []
-    for msg in _targets(world, wa_id, wamid, phone_number_id):
+    for msg in _targets(rt, wa_id, wamid, phone_number_id):
         if msg.status in ("read", "played", "failed"):
             continue
-        if world.update_status(msg.wamid, "read"):
+        if rt.update_status(msg.wamid, "read"):
             changed.append(msg.wamid)
     return changed
 
 
-def play(world: World, wa_id: str, wamid: str) -> bool:
+def play(rt: Runtime, wa_id: str, wamid: str) -> bool:
     """The customer plays a voice message the business sent: status `played`."""
-    require_customer(world, wa_id)
-    [msg] = _targets(world, wa_id, wamid, None)
+    require_customer(rt, wa_id)
+    [msg] = _targets(rt, wa_id, wamid, None)
     if msg.type != "audio":
         raise ActionError(409, "only audio messages can be played")
-    return world.update_status(msg.wamid, "played")
+    return rt.update_status(msg.wamid, "played")
 
 
-def fail(world: World, wa_id: str, wamid: str, *, code: int = 131049, details: str | None = None) -> bool:
+def fail(rt: Runtime, wa_id: str, wamid: str, *, code: int = 131049, details: str | None = None) -> bool:
     """Delivery to the customer fails: a `failed` status with the given error code."""
-    require_customer(world, wa_id)
-    [msg] = _targets(world, wa_id, wamid, None)
+    require_customer(rt, wa_id)
+    [msg] = _targets(rt, wa_id, wamid, None)
     title = FAILURE_TITLES.get(code, "Message failed to send")
     error: Json = {
         "code": code,
@@ -369,7 +370,7 @@ def fail(world: World, wa_id: str, wamid: str, *, code: int = 131049, details: s
         "error_data": {"details": details or title},
         "href": "/documentation/business-messaging/whatsapp/support/error-codes",
     }
-    return world.update_status(msg.wamid, "failed", errors=[error])
+    return rt.update_status(msg.wamid, "failed", errors=[error])
 
 
 FAILURE_TITLES = {

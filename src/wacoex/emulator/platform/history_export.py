@@ -15,15 +15,14 @@ import itertools
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
-from wacoex.emulator import payloads
-from wacoex.emulator.payloads import Json
-
-if TYPE_CHECKING:
-    from wacoex.emulator.world import Number, World
+from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform.payloads import Json
+from wacoex.emulator.runtime import Runtime
+from wacoex.emulator.world import Number
 
 DAY = 86_400.0
 # (phase, youngest age, oldest age) in days before onboarding.
@@ -33,7 +32,7 @@ ENVELOPE_OVERHEAD = 512
 
 
 class HistoryItem(Protocol):
-    """What the export reads from a stored message (world.ChatMessage satisfies it)."""
+    """What the export reads from a stored message (rt.world.ChatMessage satisfies it)."""
 
     wamid: str
     direction: str
@@ -248,10 +247,10 @@ def is_one_to_one(wa_id: str) -> bool:
     return wa_id.isdigit()
 
 
-def threads_of(world: World, number: Number) -> list[Thread]:
+def threads_of(rt: Runtime, number: Number) -> list[Thread]:
     """The number's 1:1 chats, messages sorted by time (the phone keeps them in arrival order)."""
     found = []
-    for (pnid, wa_id), chat in world.chats.items():
+    for (pnid, wa_id), chat in rt.world.chats.items():
         if pnid != number.phone_number_id or not is_one_to_one(wa_id) or not chat.messages:
             continue
         messages = chat.messages
@@ -261,13 +260,13 @@ def threads_of(world: World, number: Number) -> list[Thread]:
     return found
 
 
-def start_history_sync(world: World, number: Number, *, options: HistoryOptions | None = None) -> int:
+def start_history_sync(rt: Runtime, number: Number, *, options: HistoryOptions | None = None) -> int:
     """Emit the history export (or the 2593109 decline) for `number`; returns webhooks emitted."""
     if number.onboarded_at is None:
         raise ValueError(f"{number.phone_number_id} was never onboarded")
     if options is None:
         options = HistoryOptions(
-            seed=world.random.randrange(2**32), **number.extra.get("history_options", {})
+            seed=rt.world.random.randrange(2**32), **number.extra.get("history_options", {})
         )
     if not number.history_shared:
         webhooks: Iterator[tuple[str, Json]] = declined_webhooks(
@@ -275,7 +274,7 @@ def start_history_sync(world: World, number: Number, *, options: HistoryOptions 
         )
     else:
         webhooks = history_webhooks(
-            threads_of(world, number),
+            threads_of(rt, number),
             display_phone_number=number.display_phone_number,
             phone_number_id=number.phone_number_id,
             onboarded_at=number.onboarded_at,
@@ -283,6 +282,6 @@ def start_history_sync(world: World, number: Number, *, options: HistoryOptions 
         )
     sent = 0
     for field, value in webhooks:
-        world.emit(number.phone_number_id, field, value)
+        rt.emit(number.phone_number_id, field, value)
         sent += 1
     return sent

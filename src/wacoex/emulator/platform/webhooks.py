@@ -18,12 +18,12 @@ import json
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-if TYPE_CHECKING:
-    from wacoex.emulator.world import Number, World
+from wacoex.emulator.control.faults import FaultSet
+from wacoex.emulator.world import Number, World
 
 USER_AGENT = "facebookexternalua"
 
@@ -94,10 +94,11 @@ class _Pending:
 
 
 class Dispatcher:
-    """Turns ``World.emit`` calls into signed HTTP deliveries on the world's clock."""
+    """Turns ``Runtime.emit`` calls into signed HTTP deliveries on the world's clock."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, faults: FaultSet) -> None:
         self.world = world
+        self.faults = faults
         self.client: httpx.AsyncClient | None = None
         self.log: OrderedDict[int, Delivery] = OrderedDict()
         self._ids = itertools.count(1)
@@ -169,7 +170,7 @@ class Dispatcher:
 
     def _submit(self, pending: _Pending) -> None:
         self.emitted += 1
-        faults = self.world.faults
+        faults = self.faults
         batch = None
         if pending.route.kind == "meta" and pending.route.state == "pending":
             batch = faults.take("batch", field=pending.fields[0], phone_number_id=pending.phone_number_id)
@@ -226,20 +227,20 @@ class Dispatcher:
             headers["X-Hub-Signature-256"] = f"sha256={digest}"
         at = pending.at
         field = pending.fields[0]
-        delay = world.faults.take("delay", field=field, phone_number_id=pending.phone_number_id)
+        delay = self.faults.take("delay", field=field, phone_number_id=pending.phone_number_id)
         if delay is not None:
             at += float(delay.params.get("seconds", 5.0))
         delivery = self._record(pending, body, headers)
         if delivery.state != "pending":
             return
         copies = [delivery]
-        duplicate = world.faults.take("duplicate", field=field, phone_number_id=pending.phone_number_id)
+        duplicate = self.faults.take("duplicate", field=field, phone_number_id=pending.phone_number_id)
         if duplicate is not None:
             for _ in range(int(duplicate.params.get("count", 1))):
                 copy = self._record(pending, body, headers)
                 copy.duplicate_of = delivery.id
                 copies.append(copy)
-        reorder = world.faults.take("reorder", field=field, phone_number_id=pending.phone_number_id)
+        reorder = self.faults.take("reorder", field=field, phone_number_id=pending.phone_number_id)
         if reorder is not None:
             self._held.extend(copies)
             window = int(reorder.params.get("window", 2))
@@ -285,7 +286,7 @@ class Dispatcher:
         world = self.world
         now = world.clock.now()
         delivery.next_attempt_at = None
-        drop = world.faults.take("drop", field=delivery.fields[0], phone_number_id=delivery.phone_number_id)
+        drop = self.faults.take("drop", field=delivery.fields[0], phone_number_id=delivery.phone_number_id)
         if drop is not None:
             delivery.attempts.append(Attempt(now, None, "dropped by fault"))
             self._retry_or_fail(delivery)

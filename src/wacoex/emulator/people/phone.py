@@ -13,8 +13,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from wacoex.emulator import payloads
-from wacoex.emulator.customers import (
+from wacoex.emulator.people.customers import (
     REVOKE_WINDOW,
     ActionError,
     api_connected,
@@ -22,7 +21,10 @@ from wacoex.emulator.customers import (
     require_customer,
     require_number,
 )
-from wacoex.emulator.payloads import Json
+from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform.payloads import Json
+from wacoex.emulator.platform.rules import check_onboarding_eligible
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import ChatMessage, Contact, Device, Number, World
 
 DAY = 86_400.0
@@ -37,12 +39,12 @@ CONTACT_SYNC_CHUNK = 500
 _installed: weakref.WeakSet[World] = weakref.WeakSet()
 
 
-def install(world: World) -> None:
+def install(rt: Runtime) -> None:
     """Register the inactivity check on the world's clock (idempotent)."""
-    if world in _installed:
+    if rt.world in _installed:
         return
-    _installed.add(world)
-    world.clock.on_advance(lambda now: check_inactivity(world, now))
+    _installed.add(rt.world)
+    rt.world.clock.on_advance(lambda now: check_inactivity(rt, now))
 
 
 # ---- devices --------------------------------------------------------------------------------------
@@ -59,12 +61,12 @@ def linked_companions(number: Number) -> list[Device]:
     return [d for d in number.devices if d.kind != "primary" and d.linked]
 
 
-def link_device(world: World, number: Number, kind: str) -> Device:
+def link_device(rt: Runtime, number: Number, kind: str) -> Device:
     if kind not in COMPANION_KINDS:
         raise ActionError(422, f"unknown companion kind {kind!r} (one of {sorted(COMPANION_KINDS)})")
     if len(linked_companions(number)) >= MAX_COMPANIONS:
         raise ActionError(409, "at most four companion devices can be linked")
-    now = world.clock.now()
+    now = rt.world.clock.now()
     for device in number.devices:
         if device.kind == kind and not device.linked:
             device.linked = True
@@ -86,9 +88,9 @@ def unlink_device(number: Number, kind: str) -> int:
     return unlinked
 
 
-def open_app(world: World, number: Number, device: str = "primary") -> None:
+def open_app(rt: Runtime, number: Number, device: str = "primary") -> None:
     """The owner opens the app (resets the ~14-day inactivity countdown) or uses a companion."""
-    now = world.clock.now()
+    now = rt.world.clock.now()
     found = device_of(number, device)
     found.last_active_at = now
     if device == "primary":
@@ -98,14 +100,14 @@ def open_app(world: World, number: Number, device: str = "primary") -> None:
 # ---- chats as the phone shows them ----------------------------------------------------------------
 
 
-def chat_list(world: World, number: Number) -> list[Json]:
+def chat_list(rt: Runtime, number: Number) -> list[Json]:
     """Every chat of the number, newest activity first, with its last message."""
     rows: list[Json] = []
-    for (pnid, wa_id), chat in world.chats.items():
+    for (pnid, wa_id), chat in rt.world.chats.items():
         if pnid != number.phone_number_id or not chat.messages:
             continue
         last = chat.messages[-1]
-        customer = world.customers.get(wa_id)
+        customer = rt.world.customers.get(wa_id)
         contact = number.address_book.get(wa_id)
         rows.append(
             {
@@ -115,7 +117,7 @@ def chat_list(world: World, number: Number) -> list[Json]:
                 "last_timestamp": last.timestamp,
                 "message_count": len(chat.messages),
                 "window_open": chat.last_customer_message_at is not None
-                and world.clock.now() - chat.last_customer_message_at < world.config.csw_seconds,
+                and rt.world.clock.now() - chat.last_customer_message_at < rt.world.config.csw_seconds,
             }
         )
     rows.sort(key=lambda r: r["last_timestamp"], reverse=True)
@@ -136,9 +138,9 @@ def preview(msg: ChatMessage) -> str:
     return f"[{msg.type}]"
 
 
-def chat_view(world: World, number: Number, wa_id: str, device: str = "primary") -> list[Json]:
+def chat_view(rt: Runtime, number: Number, wa_id: str, device: str = "primary") -> list[Json]:
     """The messages of one chat as `device` shows them (unsupported companions hide the business's)."""
-    chat = world.chats.get((number.phone_number_id, wa_id))
+    chat = rt.world.chats.get((number.phone_number_id, wa_id))
     if chat is None:
         raise ActionError(404, f"no chat with {wa_id} on {number.display_phone_number}")
     hide = device in ("windows", "wearos")
@@ -172,8 +174,8 @@ def _emits_echo(number: Number, device: Device) -> bool:
     return api_connected(number) and number.coexistence and device.supported
 
 
-def _emit_echo(world: World, number: Number, wa_id: str, echo: Json) -> None:
-    customer = world.customers.get(wa_id)
+def _emit_echo(rt: Runtime, number: Number, wa_id: str, echo: Json) -> None:
+    customer = rt.world.customers.get(wa_id)
     contact = payloads.customer_contact(
         wa_id, customer.name if customer else wa_id, customer.user_id if customer else None
     )
@@ -183,11 +185,11 @@ def _emit_echo(world: World, number: Number, wa_id: str, echo: Json) -> None:
         contact=contact,
         echoes=[echo],
     )
-    world.emit(number.phone_number_id, "smb_message_echoes", value)
+    rt.emit(number.phone_number_id, "smb_message_echoes", value)
 
 
 def app_send(
-    world: World,
+    rt: Runtime,
     phone_number_id: str,
     wa_id: str,
     *,
@@ -197,19 +199,19 @@ def app_send(
     context_id: str | None = None,
 ) -> ChatMessage:
     """The owner sends from the app or a companion. Free, no window change, no statuses."""
-    number = require_number(world, phone_number_id)
-    customer = require_customer(world, wa_id, name=wa_id)
+    number = require_number(rt, phone_number_id)
+    customer = require_customer(rt, wa_id, name=wa_id)
     dev = device_of(number, device)
-    content = normalise_content(world, number, type, content)
-    now = world.clock.now()
+    content = normalise_content(rt, number, type, content)
+    now = rt.world.clock.now()
     dev.last_active_at = now
     if device == "primary":
         number.last_primary_open_at = now
-    chat = world.chat(number.phone_number_id, customer.wa_id)
-    if context_id is not None and world.messages.get(context_id) is None:
+    chat = rt.world.chat(number.phone_number_id, customer.wa_id)
+    if context_id is not None and rt.world.messages.get(context_id) is None:
         raise ActionError(404, f"cannot reply to unknown message {context_id!r}")
     msg = ChatMessage(
-        wamid=world.new_wamid(customer.wa_id),
+        wamid=rt.world.new_wamid(customer.wa_id),
         phone_number_id=number.phone_number_id,
         wa_id=customer.wa_id,
         direction="outbound",
@@ -223,11 +225,11 @@ def app_send(
         before_onboarding=number.onboarded_at is None,
     )
     chat.messages.append(msg)
-    world.messages[msg.wamid] = msg
+    rt.world.messages[msg.wamid] = msg
     if _emits_echo(number, dev):
         context = None
         if context_id is not None:
-            quoted = world.messages[context_id]
+            quoted = rt.world.messages[context_id]
             sender = number.display_phone_number if quoted.direction == "outbound" else quoted.wa_id
             context = {"from": sender, "id": context_id}
         echo = payloads.echo(
@@ -239,12 +241,12 @@ def app_send(
             content=content,
             context=context,
         )
-        _emit_echo(world, number, customer.wa_id, echo)
+        _emit_echo(rt, number, customer.wa_id, echo)
     return msg
 
 
-def _business_message(world: World, number: Number, wamid: str) -> ChatMessage:
-    msg = world.messages.get(wamid)
+def _business_message(rt: Runtime, number: Number, wamid: str) -> ChatMessage:
+    msg = rt.world.messages.get(wamid)
     if msg is None or msg.phone_number_id != number.phone_number_id or msg.direction != "outbound":
         raise ActionError(404, f"{wamid!r} is not a message this business sent")
     if msg.revoked:
@@ -253,7 +255,7 @@ def _business_message(world: World, number: Number, wamid: str) -> ChatMessage:
 
 
 def app_edit(
-    world: World,
+    rt: Runtime,
     phone_number_id: str,
     wamid: str,
     *,
@@ -262,10 +264,10 @@ def app_edit(
     device: str = "primary",
 ) -> str:
     """The owner edits a message (text, or a media caption) within 15 minutes -> echo `edit`."""
-    number = require_number(world, phone_number_id)
+    number = require_number(rt, phone_number_id)
     dev = device_of(number, device)
-    msg = _business_message(world, number, wamid)
-    now = world.clock.now()
+    msg = _business_message(rt, number, wamid)
+    now = rt.world.clock.now()
     if now - msg.timestamp > EDIT_WINDOW:
         raise ActionError(409, "messages can be edited only within 15 minutes of sending")
     if msg.type == "text" and body is not None:
@@ -276,7 +278,7 @@ def app_edit(
         raise ActionError(422, "edit a text with 'text' or a media caption with 'caption'")
     msg.edited = True
     dev.last_active_at = now
-    event_id = world.new_wamid(msg.wa_id)
+    event_id = rt.world.new_wamid(msg.wa_id)
     if _emits_echo(number, dev):
         nested = payloads.nested_message(msg.type, msg.content, msg.context_id)
         echo = payloads.echo(
@@ -287,21 +289,21 @@ def app_edit(
             type="edit",
             content=payloads.edit_content(wamid, nested),
         )
-        _emit_echo(world, number, msg.wa_id, echo)
+        _emit_echo(rt, number, msg.wa_id, echo)
     return event_id
 
 
-def app_revoke(world: World, phone_number_id: str, wamid: str, *, device: str = "primary") -> str:
+def app_revoke(rt: Runtime, phone_number_id: str, wamid: str, *, device: str = "primary") -> str:
     """The owner deletes a message for everyone (within two days) -> echo `revoke`."""
-    number = require_number(world, phone_number_id)
+    number = require_number(rt, phone_number_id)
     dev = device_of(number, device)
-    msg = _business_message(world, number, wamid)
-    now = world.clock.now()
+    msg = _business_message(rt, number, wamid)
+    now = rt.world.clock.now()
     if now - msg.timestamp > REVOKE_WINDOW:
         raise ActionError(409, "messages can be deleted only within 2 days of sending")
     msg.revoked = True
     dev.last_active_at = now
-    event_id = world.new_wamid(msg.wa_id)
+    event_id = rt.world.new_wamid(msg.wa_id)
     if _emits_echo(number, dev):
         echo = payloads.echo(
             business=number.display_phone_number,
@@ -311,7 +313,7 @@ def app_revoke(world: World, phone_number_id: str, wamid: str, *, device: str = 
             type="revoke",
             content=payloads.revoke_content(wamid),
         )
-        _emit_echo(world, number, msg.wa_id, echo)
+        _emit_echo(rt, number, msg.wa_id, echo)
     return event_id
 
 
@@ -327,7 +329,7 @@ def _contact_value(number: Number, changes: list[Json]) -> Json:
 
 
 def edit_contact(
-    world: World,
+    rt: Runtime,
     phone_number_id: str,
     *,
     action: str,
@@ -336,9 +338,9 @@ def edit_contact(
     first_name: str | None = None,
 ) -> Contact | None:
     """Add, edit or remove an address-book entry; after the initial sync each change is a webhook."""
-    number = require_number(world, phone_number_id)
+    number = require_number(rt, phone_number_id)
     digits = "".join(ch for ch in phone_number if ch.isdigit())
-    now = world.clock.now()
+    now = rt.world.clock.now()
     contact: Contact | None
     if action in ("add", "edit"):
         if not full_name:
@@ -362,11 +364,11 @@ def edit_contact(
     else:
         raise ActionError(422, "action must be add, edit or remove")
     if api_connected(number) and number.coexistence and "smb_app_state_sync" in number.sync_done:
-        world.emit(number.phone_number_id, "smb_app_state_sync", _contact_value(number, [change]))
+        rt.emit(number.phone_number_id, "smb_app_state_sync", _contact_value(number, [change]))
     return contact
 
 
-def start_contact_sync(world: World, number: Number, *, chunk: int = CONTACT_SYNC_CHUNK) -> int:
+def start_contact_sync(rt: Runtime, number: Number, *, chunk: int = CONTACT_SYNC_CHUNK) -> int:
     """The initial contact sync: the whole address book as `add`s, `chunk` contacts per webhook."""
     contacts = sorted(number.address_book.values(), key=lambda c: c.phone_number)
     sent = 0
@@ -375,13 +377,13 @@ def start_contact_sync(world: World, number: Number, *, chunk: int = CONTACT_SYN
             payloads.contact_change(
                 action="add",
                 phone_number=c.phone_number,
-                timestamp=c.updated_at or world.clock.now(),
+                timestamp=c.updated_at or rt.world.clock.now(),
                 full_name=c.full_name,
                 first_name=c.first_name,
             )
             for c in contacts[start : start + chunk]
         ]
-        world.emit(number.phone_number_id, "smb_app_state_sync", _contact_value(number, changes))
+        rt.emit(number.phone_number_id, "smb_app_state_sync", _contact_value(number, changes))
         sent += 1
     return sent
 
@@ -389,8 +391,8 @@ def start_contact_sync(world: World, number: Number, *, chunk: int = CONTACT_SYN
 # ---- the link to the Cloud API --------------------------------------------------------------------
 
 
-def _partner_removed(world: World, number: Number, reason: str, initiated_by: str) -> None:
-    waba = world.wabas[number.waba_id]
+def _partner_removed(rt: Runtime, number: Number, reason: str, initiated_by: str) -> None:
+    waba = rt.world.wabas[number.waba_id]
     value = payloads.partner_removed(
         phone_number=number.display_phone_number,
         waba_id=waba.id,
@@ -398,47 +400,47 @@ def _partner_removed(world: World, number: Number, reason: str, initiated_by: st
         reason=reason,
         initiated_by=initiated_by,
     )
-    world.emit(number.phone_number_id, "account_update", value)
+    rt.emit(number.phone_number_id, "account_update", value)
 
 
-def offboard(world: World, number: Number, reason: str, initiated_by: str = "USER") -> None:
+def offboard(rt: Runtime, number: Number, reason: str, initiated_by: str = "USER") -> None:
     """End coexistence: PARTNER_REMOVED with `disconnection_info`; the API stops serving the number."""
     if number.state != "CONNECTED":
         raise ActionError(409, f"{number.display_phone_number} is not connected to the Cloud API")
-    _partner_removed(world, number, reason, initiated_by)
+    _partner_removed(rt, number, reason, initiated_by)
     number.state = "OFFBOARDED"
     number.platform_type = "NOT_APPLICABLE"
 
 
-def disconnect(world: World, phone_number_id: str) -> None:
+def disconnect(rt: Runtime, phone_number_id: str) -> None:
     """Settings > Account > Business Platform > Disconnect Account."""
-    offboard(world, require_number(world, phone_number_id), "ACCOUNT_DISCONNECTED", "USER")
+    offboard(rt, require_number(rt, phone_number_id), "ACCOUNT_DISCONNECTED", "USER")
 
 
-def change_number(world: World, phone_number_id: str, new_display_phone_number: str | None = None) -> None:
-    number = require_number(world, phone_number_id)
-    offboard(world, number, "CHANGE_NUMBER", "USER")
+def change_number(rt: Runtime, phone_number_id: str, new_display_phone_number: str | None = None) -> None:
+    number = require_number(rt, phone_number_id)
+    offboard(rt, number, "CHANGE_NUMBER", "USER")
     if new_display_phone_number:
         number.display_phone_number = "".join(ch for ch in new_display_phone_number if ch.isdigit())
 
 
-def re_register(world: World, phone_number_id: str) -> None:
+def re_register(rt: Runtime, phone_number_id: str) -> None:
     """The owner registers the number on a new device: PARTNER_REMOVED then ACCOUNT_OFFBOARDED."""
-    number = require_number(world, phone_number_id)
-    offboard(world, number, "USER_RE_REGISTERED", "USER")
-    world.emit(number.phone_number_id, "account_update", payloads.account_event("ACCOUNT_OFFBOARDED"))
+    number = require_number(rt, phone_number_id)
+    offboard(rt, number, "USER_RE_REGISTERED", "USER")
+    rt.emit(number.phone_number_id, "account_update", payloads.account_event("ACCOUNT_OFFBOARDED"))
     for device in number.devices:
         device.linked = device.kind == "primary"
 
 
-def downgrade(world: World, phone_number_id: str) -> None:
+def downgrade(rt: Runtime, phone_number_id: str) -> None:
     """The number moves to the consumer WhatsApp app."""
-    number = require_number(world, phone_number_id)
-    offboard(world, number, "BUSINESS_DOWNGRADE", "USER")
+    number = require_number(rt, phone_number_id)
+    offboard(rt, number, "BUSINESS_DOWNGRADE", "USER")
     number.on_biz_app = False
 
 
-def onboard(world: World, phone_number_id: str, *, share_history: bool = True) -> Json:
+def onboard(rt: Runtime, phone_number_id: str, *, share_history: bool = True) -> Json:
     """Embedded Signup for a Business app number ("Connect to the Business Platform").
 
     Eligibility comes from the platform's rules; on success all companions are unlinked, the number is
@@ -446,17 +448,15 @@ def onboard(world: World, phone_number_id: str, *, share_history: bool = True) -
     PARTNER_APP_INSTALLED is emitted (plus ACCOUNT_RECONNECTED, with sync counters reset, when the
     number had been offboarded before).
     """
-    from wacoex.emulator.rules import check_onboarding_eligible
-
-    install(world)
-    number = require_number(world, phone_number_id)
+    install(rt)
+    number = require_number(rt, phone_number_id)
     if number.state == "CONNECTED":
         raise ActionError(409, f"{number.display_phone_number} is already connected")
-    problem = check_onboarding_eligible(world, number)
+    problem = check_onboarding_eligible(rt.world, number)
     if problem is not None:
         raise ActionError(422, f"not eligible for coexistence: {problem.reason} ({problem.code})")
     reconnect = number.state == "OFFBOARDED"
-    now = world.clock.now()
+    now = rt.world.clock.now()
     number.state = "CONNECTED"
     number.platform_type = "CLOUD_API"
     number.onboarded_at = now
@@ -467,15 +467,15 @@ def onboard(world: World, phone_number_id: str, *, share_history: bool = True) -
         device.linked = device.kind == "primary"
         if device.linked:
             device.last_active_at = now
-    waba = world.wabas[number.waba_id]
-    code = world.create_oauth_code(waba.business_id)
+    waba = rt.world.wabas[number.waba_id]
+    code = rt.world.create_oauth_code(waba.business_id)
     if reconnect:
-        world.emit(number.phone_number_id, "account_update", payloads.account_event("ACCOUNT_RECONNECTED"))
-    world.emit(
+        rt.emit(number.phone_number_id, "account_update", payloads.account_event("ACCOUNT_RECONNECTED"))
+    rt.emit(
         number.phone_number_id,
         "account_update",
         payloads.partner_app_installed(
-            waba_id=waba.id, owner_business_id=waba.business_id, partner_app_id=world.config.app_id
+            waba_id=waba.id, owner_business_id=waba.business_id, partner_app_id=rt.world.config.app_id
         ),
     )
     return {
@@ -490,16 +490,16 @@ def onboard(world: World, phone_number_id: str, *, share_history: bool = True) -
     }
 
 
-def check_inactivity(world: World, now: float) -> None:
+def check_inactivity(rt: Runtime, now: float) -> None:
     """Clock hook: ~14 days without opening the app, or a companion idle ~30 days, ends coexistence."""
-    for number in list(world.numbers.values()):
+    for number in list(rt.world.numbers.values()):
         if number.state != "CONNECTED" or not number.coexistence:
             continue
         if now - number.last_primary_open_at >= PRIMARY_INACTIVITY:
-            offboard(world, number, "PRIMARY_INACTIVITY", "SYSTEM")
+            offboard(rt, number, "PRIMARY_INACTIVITY", "SYSTEM")
             continue
         for device in linked_companions(number):
             if now - device.last_active_at >= COMPANION_INACTIVITY:
                 device.linked = False
-                offboard(world, number, "COMPANION_INACTIVITY", "SYSTEM")
+                offboard(rt, number, "COMPANION_INACTIVITY", "SYSTEM")
                 break

@@ -5,7 +5,6 @@ refuse (register, deregister, official business account, business and phone veri
 
 from __future__ import annotations
 
-import importlib
 import random
 import re
 import secrets
@@ -14,22 +13,24 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 
-from wacoex.emulator import rules
 from wacoex.emulator.clock import maybe_await
-from wacoex.emulator.graph_api import _check_version, json_body, number_for, waba_for, world_of
-from wacoex.emulator.rules import GraphError, invalid_parameter
+from wacoex.emulator.people import phone
+from wacoex.emulator.platform import history_export, rules
+from wacoex.emulator.platform.graph_api import _check_version, json_body, number_for, runtime_of, waba_for
+from wacoex.emulator.platform.rules import GraphError, invalid_parameter
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import Number, World
 
 router = APIRouter(include_in_schema=False)
 SYNC_TYPES = ("smb_app_state_sync", "history")
 
 
-async def verify_callback(world: World, url: str, verify_token: str) -> None:
+async def verify_callback(rt: Runtime, url: str, verify_token: str) -> None:
     """Meta's GET handshake: the endpoint must answer 200 with the challenge."""
     challenge = str(random.SystemRandom().randrange(10**9, 10**10))
     params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
     try:
-        response = await world.dispatcher.http().get(url, params=params, timeout=10.0)
+        response = await rt.dispatcher.http().get(url, params=params, timeout=10.0)
     except httpx.HTTPError as exc:
         raise GraphError(
             2200, "Callback verification failed", f"Callback verification failed: {type(exc).__name__}: {exc}"
@@ -45,18 +46,18 @@ async def verify_callback(world: World, url: str, verify_token: str) -> None:
 
 @router.get("/{version}/oauth/access_token")
 async def oauth_access_token(request: Request, version: str) -> dict[str, Any]:
-    world = world_of(request)
+    rt = runtime_of(request)
     _check_version(version)
     params = request.query_params
-    if params.get("client_id") != world.config.app_id:
+    if params.get("client_id") != rt.world.config.app_id:
         raise GraphError(
             101,
             "Error validating application. Invalid application ID.",
             message="Error validating application. Invalid application ID.",
         )
-    if params.get("client_secret") != world.config.app_secret:
+    if params.get("client_secret") != rt.world.config.app_secret:
         raise GraphError(1, "Error validating client secret.", message="Error validating client secret.")
-    code = world.oauth_codes.get(params.get("code", ""))
+    code = rt.world.oauth_codes.get(params.get("code", ""))
     if code is None:
         raise GraphError(
             100,
@@ -71,7 +72,7 @@ async def oauth_access_token(request: Request, version: str) -> dict[str, Any]:
             subcode=36009,
             message="This authorization code has been used.",
         )
-    if world.clock.now() > code.created_at + world.config.oauth_code_ttl:
+    if rt.world.clock.now() > code.created_at + rt.world.config.oauth_code_ttl:
         raise GraphError(
             100,
             "This authorization code has expired.",
@@ -80,17 +81,18 @@ async def oauth_access_token(request: Request, version: str) -> dict[str, Any]:
         )
     code.used = True
     token = "EAA" + secrets.token_urlsafe(32)
-    world.tokens[token] = code.business_id
+    rt.world.tokens[token] = code.business_id
     return {"access_token": token, "token_type": "bearer"}
 
 
 @router.post("/{version}/{node}/smb_app_data")
 async def smb_app_data(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, number = number_for(request, version, node)
-    return await request_sync(world, number, await json_body(request))
+    _, number = number_for(request, version, node)
+    rt = runtime_of(request)
+    return await request_sync(rt, number, await json_body(request))
 
 
-async def request_sync(world: World, number: Number, body: dict[str, Any]) -> dict[str, Any]:
+async def request_sync(rt: Runtime, number: Number, body: dict[str, Any]) -> dict[str, Any]:
     """Coexistence contacts/history sync: once per type (2593107), within 24 h of onboarding (2593108)."""
     extra = set(body) - {"messaging_product", "sync_type"}
     if body.get("messaging_product") != "whatsapp" or extra:
@@ -109,7 +111,7 @@ async def request_sync(world: World, number: Number, body: dict[str, Any]) -> di
             "You have exceeded the maximum number of times to call the synchronization api for this "
             "phone number.",
         )
-    if world.clock.now() > number.onboarded_at + world.config.sync_window_seconds:
+    if rt.world.clock.now() > number.onboarded_at + rt.world.config.sync_window_seconds:
         raise GraphError(
             2593108,
             "Synchronization request outside allowed window",
@@ -117,25 +119,15 @@ async def request_sync(world: World, number: Number, body: dict[str, Any]) -> di
         )
     number.sync_done.add(sync_type)
     request_id = secrets.token_hex(12)
-    await _start_sync(world, number, sync_type)
+    await _start_sync(rt, number, sync_type)
     return {"messaging_product": "whatsapp", "request_id": request_id}
 
 
-async def _start_sync(world: World, number: Number, sync_type: str) -> None:
-    module_name, function = (
-        ("wacoex.emulator.phone", "start_contact_sync")
-        if sync_type == "smb_app_state_sync"
-        else ("wacoex.emulator.history_export", "start_history_sync")
-    )
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return
-        raise
-    hook = getattr(module, function, None)
-    if hook is not None:
-        await maybe_await(hook(world, number))
+async def _start_sync(rt: Runtime, number: Number, sync_type: str) -> None:
+    if sync_type == "smb_app_state_sync":
+        phone.start_contact_sync(rt, number)
+    else:
+        await maybe_await(history_export.start_history_sync(rt, number))
 
 
 def _refuse_if_coexistence(number: Number, action: str) -> None:
@@ -192,13 +184,14 @@ async def phone_verification(request: Request, version: str, node: str) -> dict[
 
 @router.post("/{version}/{node}/subscribed_apps")
 async def subscribe_app(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, waba = waba_for(request, version, node, "post")
+    _, waba = waba_for(request, version, node, "post")
+    rt = runtime_of(request)
     body = await json_body(request)
     uri, token = body.get("override_callback_uri"), body.get("verify_token")
     if uri:
         if not token:
             raise invalid_parameter("verify_token is required with override_callback_uri.")
-        await verify_callback(world, str(uri), str(token))
+        await verify_callback(rt, str(uri), str(token))
         waba.override_callback_uri, waba.verify_token = str(uri), str(token)
     waba.subscribed = True
     if uri:
@@ -207,7 +200,7 @@ async def subscribe_app(request: Request, version: str, node: str) -> dict[str, 
             "data": [
                 {
                     "override_callback_uri": waba.override_callback_uri,
-                    "whatsapp_business_api_data": _app_data(world),
+                    "whatsapp_business_api_data": _app_data(rt.world),
                 }
             ],
         }
@@ -244,7 +237,8 @@ async def unsubscribe_app(request: Request, version: str, node: str) -> dict[str
 
 @router.post("/{version}/{node}")
 async def update_node(request: Request, version: str, node: str) -> dict[str, Any]:
-    world, number = number_for(request, version, node)
+    _, number = number_for(request, version, node)
+    rt = runtime_of(request)
     body = await json_body(request)
     config = body.get("webhook_configuration")
     if not isinstance(config, dict):
@@ -253,7 +247,7 @@ async def update_node(request: Request, version: str, node: str) -> dict[str, An
     if uri:
         if not token:
             raise invalid_parameter("verify_token is required with override_callback_uri.")
-        await verify_callback(world, str(uri), str(token))
+        await verify_callback(rt, str(uri), str(token))
         number.webhook_url, number.webhook_verify_token = str(uri), str(token)
     else:
         number.webhook_url = number.webhook_verify_token = None
