@@ -11,7 +11,7 @@ from wacoex import __version__
 from wacoex.bootstrap import Container, build
 from wacoex.config import Settings
 from wacoex.web import errors, webhooks
-from wacoex.web.api import v1
+from wacoex.web.api import costs, v1
 
 
 def create_app(
@@ -51,6 +51,7 @@ def create_app(
     errors.install(app)
     app.include_router(webhooks.router)
     app.include_router(v1.router)
+    app.include_router(costs.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
