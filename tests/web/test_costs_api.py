@@ -140,6 +140,8 @@ def test_unknown_numbers_garbled_times_and_missing_keys_are_refused(db_url: str,
         _seed(gw)
         backwards = _get(gw, **{"from": "2025-10-10T00:00:00Z", "to": "2025-10-09T00:00:00Z"})
         assert backwards["total"]["messages"] == 0  # a period that ends before it starts is empty
+        widest = _get(gw, **{"from": "0001-01-01T00:00:00+14:00", "to": "9999-12-31T23:59:59-14:00"})
+        assert widest["total"]["messages"] == 8  # times beyond years 1 to 9999 in UTC still compare
         garbled = gw.http.get(COSTS, params={"from": "yesterday"}, headers=AUTH)
         assert garbled.status_code == 422
         assert garbled.json()["error"]["message"].startswith("from: Value error, not an ISO 8601 date")

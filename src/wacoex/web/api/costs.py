@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -24,6 +24,7 @@ router = APIRouter(
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -72,7 +73,8 @@ def _ms(at: datetime | None) -> int | None:
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)  # a time without a zone is UTC
-    return int(at.timestamp() * 1000)
+    # By difference, not at.timestamp(): 0001-01-01T00:00+01:00 is before year 1 in UTC.
+    return (at - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _counts(c: CategoryCost) -> dict[str, Any]:
