@@ -20,6 +20,7 @@ from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
 from wacoex.services.notify import Wakeup
 from wacoex.services.ports import Schema
+from wacoex.services.pricing import Pricing
 from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
@@ -30,11 +31,13 @@ from wacoex.services.throttle import Throttle, send_rate
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
 from wacoex.store.admin import SqlAdmin, SqlSchema
+from wacoex.store.costs import SqlCosts
 from wacoex.store.engine import make_engine, now_ms, upgrade
 from wacoex.store.engine import safe_url as safe_url  # the URL as banners show it, password masked
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.notify import RECEIPTS, listener_for
+from wacoex.store.rate_card import load_rate_card
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
@@ -77,6 +80,7 @@ class Container:
     # The sending process's jobs (queued sends, takeover events): started by the web app, which owns
     # the pacer that synchronous sends use too.
     senders: Workers
+    pricing: Pricing  # the rate card's estimates and the cost ledger (docs/api.md, "Costs")
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
@@ -104,6 +108,7 @@ def build(
 ) -> Container:
     """The gateway's services. `send_clock` is the time the send rules read (window, takeover): a test
     against the emulator passes the emulator's virtual clock, so a day can pass in a moment."""
+    rate_card = load_rate_card(settings.rate_card_path)  # a bad card stops start-up, before migrating
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -168,6 +173,7 @@ def build(
             apply=functools.partial(processor.drain, settings.worker_batch),
         ),
         reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
+        pricing=Pricing(rate_card, SqlCosts(read_engine)),
     )
 
 

@@ -11,7 +11,7 @@ from wacoex import __version__
 from wacoex.bootstrap import Container, build
 from wacoex.config import Settings
 from wacoex.web import errors, graph_proxy, webhooks
-from wacoex.web.api import sending, v1
+from wacoex.web.api import costs, sending, v1
 
 
 def create_app(
@@ -55,6 +55,7 @@ def create_app(
     app.include_router(v1.router)
     app.include_router(sending.router)
     graph_proxy.install(app)
+    app.include_router(costs.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
