@@ -29,10 +29,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import common
 import httpx
 from cryptography.fernet import Fernet
-
-import common
 
 TOKEN = "emulator-token"
 TEMPLATE = "bench_hello"
@@ -61,8 +60,16 @@ def servers(work: Path, engine: str, numbers: int) -> Iterator[tuple[str, str, d
     emu_url, gw_url = f"http://127.0.0.1:{emu_port}", f"http://127.0.0.1:{gw_port}"
     wacoex = str(Path(common.PYTHON).parent / "wacoex")
     emulator = common.Server(
-        [wacoex, "emulator", "--port", str(emu_port), "--webhook-url", f"{gw_url}/webhooks/whatsapp",
-         "--app-secret", common.APP_SECRET],
+        [
+            wacoex,
+            "emulator",
+            "--port",
+            str(emu_port),
+            "--webhook-url",
+            f"{gw_url}/webhooks/whatsapp",
+            "--app-secret",
+            common.APP_SECRET,
+        ],
         {k: v for k, v in __import__("os").environ.items() if not k.startswith("WACOEX_")},
         emu_port,
         "/_emulator/clock",
@@ -83,13 +90,22 @@ def servers(work: Path, engine: str, numbers: int) -> Iterator[tuple[str, str, d
                 for i in range(numbers):
                     emu.post(
                         "/numbers",
-                        json={"phone_number_id": pnid(i), "display_phone_number": display(i),
-                              "waba_id": common.WABA, "onboarded": True},
+                        json={
+                            "phone_number_id": pnid(i),
+                            "display_phone_number": display(i),
+                            "waba_id": common.WABA,
+                            "onboarded": True,
+                        },
                     ).raise_for_status()
                 emu.post(
                     "/templates",
-                    json={"waba_id": common.WABA, "name": TEMPLATE, "language": "en_US", "category": "UTILITY",
-                          "components": [{"type": "BODY", "text": "Hello from the benchmark."}]},
+                    json={
+                        "waba_id": common.WABA,
+                        "name": TEMPLATE,
+                        "language": "en_US",
+                        "category": "UTILITY",
+                        "components": [{"type": "BODY", "text": "Hello from the benchmark."}],
+                    },
                 ).raise_for_status()
             cmd = [wacoex, "serve", "--host", "127.0.0.1", "--port", str(gw_port)]
             gateway = common.Server(cmd, env, gw_port, "/healthz", work / "gateway.log")
@@ -110,8 +126,12 @@ def _register(db_url: str, env: dict[str, str], numbers: int) -> None:
     with admin(settings) as a:
         for i in range(numbers):
             a.add_number(
-                phone_number_id=pnid(i), display_phone_number=display(i), waba_id=common.WABA,
-                provider="meta", coexistence=True, access_token=TOKEN,
+                phone_number_id=pnid(i),
+                display_phone_number=display(i),
+                waba_id=common.WABA,
+                provider="meta",
+                coexistence=True,
+                access_token=TOKEN,
             )
 
 
@@ -165,7 +185,10 @@ def wait_accepted(emu_url: str, total: int, timeout: float, number: str | None =
 
 def run(args: argparse.Namespace) -> common.Results:
     results = common.Results()
-    with common.workdir() as work, servers(work, args.engine, max(args.numbers, 1)) as (gw_url, emu_url, _env):
+    with (
+        common.workdir() as work,
+        servers(work, args.engine, max(args.numbers, 1)) as (gw_url, emu_url, _env),
+    ):
         people = customers(emu_url, max(args.backlog, args.per_number, 64))
         headers = {"Authorization": f"Bearer {common.ADMIN_KEY}"}
         with httpx.Client(base_url=gw_url, headers=headers, timeout=120) as gw:
@@ -181,8 +204,15 @@ def run(args: argparse.Namespace) -> common.Results:
             worst = max_in_window(times)
             sustained = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
             refused = refused_130429(emu_url)
-            results.add("pacing: most sends in any 1 s window (emulator's clock)", f"{worst}", "<= 20", worst <= 20)
-            results.add("pacing: sustained rate while backlogged", f"{sustained:.2f}/s", ">= 19.5/s", sustained >= 19.5)
+            results.add(
+                "pacing: most sends in any 1 s window (emulator's clock)", f"{worst}", "<= 20", worst <= 20
+            )
+            results.add(
+                "pacing: sustained rate while backlogged",
+                f"{sustained:.2f}/s",
+                ">= 19.5/s",
+                sustained >= 19.5,
+            )
             results.add("pacing: 130429 answered by the emulator", f"{refused}", "0", refused == 0)
 
             # 2. aggregate across numbers
@@ -205,15 +235,21 @@ def run(args: argparse.Namespace) -> common.Results:
             # 3. added latency, alternating blocks of 20
             via, direct = [], []
             block = 20
-            with httpx.Client(base_url=emu_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as meta:
+            with httpx.Client(
+                base_url=emu_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
+            ) as meta:
                 for b in range(args.latency_sends // block):
                     for k in range(block):
                         n, to = pnid((b * block + k) % args.numbers), people[(b * block + k) % len(people)]
                         t = time.perf_counter()
                         gw.post(f"/api/v1/numbers/{n}/messages", json=template_body(to)).raise_for_status()
                         via.append((time.perf_counter() - t) * 1000)
-                        body = {"messaging_product": "whatsapp", "to": to, "type": "template",
-                                "template": {"name": TEMPLATE, "language": {"code": "en_US"}}}
+                        body = {
+                            "messaging_product": "whatsapp",
+                            "to": to,
+                            "type": "template",
+                            "template": {"name": TEMPLATE, "language": {"code": "en_US"}},
+                        }
                         t = time.perf_counter()
                         meta.post(f"/v23.0/{n}/messages", json=body).raise_for_status()
                         direct.append((time.perf_counter() - t) * 1000)
@@ -235,7 +271,10 @@ def main() -> None:
     add_options(parser)
     args = parser.parse_args()
     info = common.machine()
-    print(f"machine: {info['nproc']} cores, {info['ram']} RAM; {info['date']}; code {info['code']}", file=sys.stderr)
+    print(
+        f"machine: {info['nproc']} cores, {info['ram']} RAM; {info['date']}; code {info['code']}",
+        file=sys.stderr,
+    )
     run(args).print()
 
 

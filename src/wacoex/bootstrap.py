@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from wacoex.config import Settings
-from wacoex.errors import ConfigError
+from wacoex.errors import ConfigError, WacoexError
 from wacoex.services.admin import Admin
 from wacoex.services.delivery import DeliverSends
 from wacoex.services.ingest import Ingest
@@ -24,7 +24,8 @@ from wacoex.services.pricing import Pricing
 from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
-from wacoex.services.send import Sender, SendPolicy
+from wacoex.services.send import Estimator, Sender, SendPolicy
+from wacoex.services.send_port import SendingNumber
 from wacoex.services.takeover import TakeoverEvents, Takeovers
 from wacoex.services.templates import Templates
 from wacoex.services.throttle import Throttle, send_rate
@@ -148,8 +149,9 @@ def build(
     listener = listener_for(settings.database_url, RECEIPTS, wake.notify)
     workers = Workers(loops, sources=[listener] if listener is not None else [])
     throttle = Throttle.from_settings(settings)
+    pricing = Pricing(rate_card, SqlCosts(read_engine))
     sending = _sending(
-        settings, engine, read_engine, provider, throttle, ingest, priority, send_clock, cipher
+        settings, engine, read_engine, provider, throttle, ingest, priority, send_clock, cipher, pricing
     )
     return Container(
         settings=settings,
@@ -173,7 +175,7 @@ def build(
             apply=functools.partial(processor.drain, settings.worker_batch),
         ),
         reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
-        pricing=Pricing(rate_card, SqlCosts(read_engine)),
+        pricing=pricing,
     )
 
 
@@ -200,6 +202,7 @@ def _sending(
     priority: IngressPriority | None,
     clock: Callable[[], int],
     cipher: TokenCipher,
+    pricing: Pricing,
 ) -> _Sending:
     store = SqlSendStore(engine, read_engine, cipher)
     templates = Templates(SqlTemplateStore(engine), provider, clock)
@@ -214,6 +217,7 @@ def _sending(
         takeover_ms=int(settings.takeover_minutes * 60_000),
         resume_on_customer=settings.takeover_resume_on_customer,
         max_wait_seconds=settings.send_max_wait_seconds,
+        max_attempts=settings.send_max_attempts,
         rate_of=lambda number: send_rate(settings, number.ref),
     )
     sender = Sender(
@@ -224,6 +228,7 @@ def _sending(
         record=record,
         policy=policy,
         clock=clock,
+        estimate=_estimator(pricing),
         wake_delivery=wake.notify,
     )
     takeovers = Takeovers(
@@ -241,6 +246,22 @@ def _sending(
         Loop(TakeoverEvents(takeovers), idle_seconds=TAKEOVER_POLL_SECONDS),
     ]
     return _Sending(sender, templates, takeovers, Workers(loops))
+
+
+def _estimator(pricing: Pricing) -> Estimator:
+    """The rate card's price of a send before it leaves: (category, amount, currency)."""
+
+    def estimate(
+        number: SendingNumber, to: str, category: str | None, fep_open: bool, window_open: bool
+    ) -> tuple[str | None, float | None, str | None] | None:
+        try:
+            e = pricing.estimate(number.ref, to, category, fep_open=fep_open, window_open=window_open)
+        except (ValueError, WacoexError):  # a category the card does not price: no estimate
+            return None
+        amount = float(e.amount) if e.amount is not None else None
+        return str(e.category), amount, e.currency
+
+    return estimate
 
 
 def schema(settings: Settings) -> Schema:

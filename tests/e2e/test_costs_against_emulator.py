@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.emulator.conftest import serve
-from wacoex.bootstrap import build
+from wacoex.bootstrap import build, token_cipher
 from wacoex.config import Settings
 from wacoex.emulator.app import create_app as create_emulator
 from wacoex.emulator.client import EmulatorClient
@@ -105,6 +105,7 @@ async def test_the_cost_ledger_equals_the_emulators_billing_ledger(db_url: str, 
                     provider="meta",
                     coexistence=True,
                     access_token=TOKEN,
+                    cipher=token_cipher(settings),
                 )
             with serve(create_gateway(container=container)) as gw_url:
                 await emu.patch_config(webhook_url=f"{gw_url}/webhooks/whatsapp")

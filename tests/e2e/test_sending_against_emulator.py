@@ -231,6 +231,9 @@ def test_a_template_goes_out_of_the_window_and_a_bad_one_never_leaves(rig: Rig) 
     )
     assert ok.status_code == 200, ok.text
     assert ok.json()["category"] == "utility"
+    # Priced before it left: a utility template outside the window is billable in North America.
+    assert ok.json()["estimated_cost"] > 0
+    assert ok.json()["currency"] == "USD"
     rig.until(lambda: rig.message(ok.json()["wamid"]) is not None, "the template recorded")
     assert rig.message(ok.json()["wamid"])["text"] == "Hi Ben, order A-7 is ready."  # type: ignore[index]
 
@@ -402,3 +405,45 @@ def test_the_graph_proxy_answers_like_meta(rig: Rig) -> None:
     )
     assert bad_key.status_code == 401
     assert bad_key.json()["error"]["code"] == 190
+
+
+def test_queued_sends_survive_a_restart_and_a_send_cut_off_mid_request_is_never_resent(rig: Rig) -> None:
+    rig.customer_writes(ANA, "hi")
+    rig.container.senders.stop()  # the gateway stops before its delivery engine got to them
+    ids = [send(rig.gw, {"to": ANA, "text": f"queued {i}", "queue": True}).json()["id"] for i in range(3)]
+    assert {rig.gw.get(f"/api/v1/sends/{i}").json()["state"] for i in ids} == {"queued"}
+    assert rig.sent_by_api(ANA) == []
+
+    # A send another process had taken to the provider when it died (state `sending`, long ago).
+    with rig.container.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into sends (workspace_id, number_id, request_sha256, role, route, to_input, type,"
+                " body, state, queued, attempts, next_attempt_at, created_at, updated_at)"
+                " values (1, 1, 'x', 'admin', 'api', :to, 'text', :body, 'sending', true, 1, 0, 0, 0)"
+            ),
+            {
+                "to": ANA,
+                "body": json.dumps(
+                    {"messaging_product": "whatsapp", "to": ANA, "type": "text", "text": {"body": "cut off"}}
+                ),
+            },
+        )
+        cut_off = conn.execute(sa.text("select max(id) from sends")).scalar_one()
+
+    restarted = build(
+        rig.container.settings, migrate=False, send_clock=lambda: int(rig.world.clock.now() * 1000)
+    )
+    try:
+        restarted.senders.start()
+        rig.until(
+            lambda: all(rig.gw.get(f"/api/v1/sends/{i}").json()["state"] == "sent" for i in ids),
+            "the queued sends delivered after the restart",
+        )
+        rig.until(
+            lambda: rig.gw.get(f"/api/v1/sends/{cut_off}").json()["state"] == "ambiguous", "cut-off send"
+        )
+    finally:
+        restarted.dispose()
+    bodies = [m["content"]["body"] for m in rig.sent_by_api(ANA)]
+    assert bodies == ["queued 0", "queued 1", "queued 2"]  # in order, and the cut-off one never resent

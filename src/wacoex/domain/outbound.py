@@ -154,27 +154,11 @@ def _text_parameter(value: Any, name: str | None = None) -> dict[str, Any]:
 
 
 def _shorthand_components(parameters: Any) -> list[dict[str, Any]]:
-    """Our API's `parameters`: a list (positional body), a map (named body), or per component."""
+    """Our API's `parameters`: a list (the body's {{1}}, {{2}}, ...) or a name -> value object."""
     if isinstance(parameters, list):
         return [{"type": "body", "parameters": [_text_parameter(v) for v in parameters]}]
     if not isinstance(parameters, Mapping):
-        raise InvalidInput("template.parameters must be a list, or an object")
-    if set(parameters) <= {"header", "body", "buttons"} and parameters:
-        components: list[dict[str, Any]] = []
-        for part in ("header", "body"):
-            if part in parameters:
-                components.extend(_shorthand_components(parameters[part]))
-                components[-1]["type"] = part
-        for index, value in enumerate(parameters.get("buttons") or []):
-            components.append(
-                {
-                    "type": "button",
-                    "sub_type": "url",
-                    "index": str(index),
-                    "parameters": [_text_parameter(value)],
-                }
-            )
-        return components
+        raise InvalidInput("template.parameters must be a list, or an object of named parameters")
     return [{"type": "body", "parameters": [_text_parameter(v, str(k)) for k, v in parameters.items()]}]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from wacoex.domain.access import Principal
-from wacoex.domain.conversation import window_open
+from wacoex.domain.window import Window, window_of
 from wacoex.errors import NotFound
 from wacoex.services.access import require_gateway_admin
 from wacoex.services.ports import NumberRef
@@ -47,12 +47,18 @@ class Reading:
 
     def conversations(
         self, who: Principal, phone_number_id: str, *, limit: int, after: tuple[int, int] | None
-    ) -> list[tuple[Record, bool]]:
-        """Up to `limit` conversations after `after`, each with whether its window is open now."""
+    ) -> list[tuple[Record, Window]]:
+        """Up to `limit` conversations after `after`, each with its customer service window now."""
         rows = self._store.conversations_page(phone_number_id, who.workspace_id, limit=limit, after=after)
         rows = _number_found(rows, phone_number_id)
         now = self._clock()
-        return [(r, window_open(r.last_customer_at, now)) for r in rows]
+        return [(r, window_at(r, now)) for r in rows]
+
+    def conversation(self, who: Principal, conversation_id: int) -> tuple[Record, Window]:
+        row = self._store.conversation(conversation_id, who.workspace_id)
+        if row is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return row, window_at(row, self._clock())
 
     def messages(
         self, who: Principal, conversation_id: int, *, limit: int, after: tuple[int, str] | None
@@ -108,3 +114,12 @@ def _number_found(found: T | None, phone_number_id: str) -> T:
     if found is None:
         raise NotFound(f"number {phone_number_id} is not registered")
     return found
+
+
+def window_at(row: Record, now: int) -> Window:
+    return window_of(
+        last_customer_at=row.last_customer_at,
+        window_closed_at=row.window_closed_at,
+        fep_expires_at=row.fep_expires_at,
+        now=now,
+    )

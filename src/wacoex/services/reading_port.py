@@ -37,6 +37,10 @@ class ReadStore(Protocol):
         """Newest activity first, with the contact's columns; None if the number is not registered."""
         ...
 
+    def conversation(self, conversation_id: int, workspace_id: int | None) -> Record | None:
+        """One conversation with its contact (None if missing or another workspace's)."""
+        ...
+
     def messages_page(
         self, conversation_id: int, workspace_id: int | None, *, limit: int, after: tuple[int, str] | None
     ) -> Sequence[Record] | None:

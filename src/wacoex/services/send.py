@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mimetypes
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import orjson
 
 from wacoex.domain import facts as f
 from wacoex.domain.access import Principal
+from wacoex.domain.backoff import backoff_seconds
 from wacoex.domain.ids import same_number
 from wacoex.domain.outbound import Outbound, from_graph
 from wacoex.domain.takeover import TakeoverTimes, takeover_of
@@ -49,8 +51,11 @@ from wacoex.services.templates import Templates
 log = logging.getLogger("wacoex.send")
 
 MEDIA_MAX_BYTES = 100 * 1024 * 1024  # the Cloud API's largest (documents); each type has its own limit
+IDEMPOTENCY_KEY_MAX = 255
 CLOSED_WINDOW = 131047
 RECORD_TRIES = 3
+RETRY_BASE_SECONDS = 0.5  # a queued send's retries: full jitter under 0.5 s x 2^attempt, capped
+RETRY_CAP_SECONDS = 60.0
 THROTTLED = 130429
 PAIR_THROTTLED = 131056
 
@@ -88,6 +93,7 @@ class SendPolicy:
     takeover_ms: int
     resume_on_customer: bool
     max_wait_seconds: float  # how long a synchronous send waits for a slot (and retries)
+    max_attempts: int  # tries of a queued send that certainly did not leave, before it fails
     rate_of: Callable[[SendingNumber], float]  # sends per second for the number
 
 
@@ -136,6 +142,8 @@ class Sender:
         number = self.number_for(who, phone_number_id)
         if not who.can_send:
             raise Forbidden("this API key is read-only: it cannot send")
+        if idempotency_key is not None and not 0 < len(idempotency_key.strip()) <= IDEMPOTENCY_KEY_MAX:
+            raise InvalidInput(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} characters")
         digest = _request_digest(phone_number_id, route, queue, out.body)
         if idempotency_key is not None:
             earlier = self._store.by_key(number.workspace_id, idempotency_key)
@@ -196,6 +204,7 @@ class Sender:
                 code="number_disconnected",
                 graph_code=131031 if ref.state == "disconnected" else 133010,
             )
+        number.require_credentials()
         if same_number(out.to, ref.display_phone_number):
             raise Refused("the recipient is this number itself", code="same_recipient", graph_code=131021)
         now = self._clock()
@@ -288,7 +297,7 @@ class Sender:
                 self._penalize(exc, key, rec.to_input, retry_after)
                 if exc.ambiguous:
                     return self._ambiguous(rec, exc)
-                wait = retry_after if retry_after is not None else min(2.0, 0.1 * 2**attempt)
+                wait = backoff_seconds(attempt - 1, 0.1, 2.0, retry_after)
                 if exc.retryable and retry and time.monotonic() + wait < deadline:
                     attempt += 1
                     time.sleep(wait)
@@ -405,8 +414,8 @@ class Sender:
                 state=SendState.QUEUED.value, next_attempt_at=now + int((retry_after or 0.05) * 1000)
             )
             values["attempts"] = max(0, rec.attempts - 1)
-        elif requeue:
-            delay = retry_after if retry_after is not None else min(60.0, 0.5 * 2 ** max(0, rec.attempts - 1))
+        elif requeue and rec.attempts < self._policy.max_attempts:
+            delay = backoff_seconds(rec.attempts - 1, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, retry_after)
             values.update(state=SendState.QUEUED.value, next_attempt_at=now + int(delay * 1000))
         else:
             values["state"] = SendState.FAILED.value
@@ -458,8 +467,10 @@ class Sender:
             raise InvalidInput("the file is empty")
         if len(data) > MEDIA_MAX_BYTES:
             raise InvalidInput(f"the file is larger than {MEDIA_MAX_BYTES // (1024 * 1024)} MB")
-        if not mime_type or "/" not in mime_type:
-            raise InvalidInput("the file needs a MIME type (Content-Type of the part), like image/jpeg")
+        number.require_credentials()
+        if not mime_type or "/" not in mime_type or mime_type == "application/octet-stream":
+            # No type given: the file name's, as WhatsApp checks the type against what it supports.
+            mime_type = mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
         return self._provider.upload_media(
             number.ref, Upload(data=data, mime_type=mime_type, filename=filename)
         )
@@ -471,6 +482,7 @@ class Sender:
             raise Forbidden("this API key is read-only")
         if not isinstance(body.get("message_id"), str):
             raise InvalidInput("message_id is required")
+        number.require_credentials()
         return self._provider.mark_read(number.ref, body)
 
     def get(self, who: Principal, send_id: int) -> SendRecord:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from wacoex.domain.templates import Template
+from wacoex.errors import Refused
 from wacoex.services.ports import NumberRef
 
 
@@ -61,6 +62,16 @@ class SendingNumber:
     ref: NumberRef
     workspace_id: int
     send_rate: float | None
+
+    def require_credentials(self) -> None:
+        """Refuse, before anything leaves, to call the provider for a number registered without a token."""
+        if not self.ref.access_token:
+            raise Refused(
+                f"number {self.ref.phone_number_id} has no access token (Meta) or API key (360dialog): "
+                "register it with one (wacoex numbers add --access-token)",
+                code="no_access_token",
+                graph_code=190,
+            )
 
 
 @dataclass(frozen=True, slots=True)

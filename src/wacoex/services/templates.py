@@ -49,6 +49,7 @@ class Templates:
 
     def sync(self, number: SendingNumber) -> int:
         """Fetch every template of the number's WABA and keep exactly those; how many."""
+        number.require_credentials()
         listed = self._provider.templates(number.ref)
         waba = number.ref.waba_id
         found = [t for t in (template_from_graph(waba, item) for item in listed) if t is not None]

@@ -19,27 +19,24 @@ from wacoex.store.tables import (
 )
 
 
-def conversations_page_query(number_id: int, *, limit: int, after: tuple[int, int] | None) -> sa.Select[Any]:
-    """Newest activity first; `after` is the (sort_at, id) of the previous page's last row.
-
-    A range of ix_conversations_activity read backwards. The single-column bound is what SQLite
-    seeks on (it does not seek on a row value over an expression); the row value then skips the
-    rows of the same time already shown. PostgreSQL seeks on either.
-    """
+def conversation_with_contact() -> sa.Select[Any]:
+    """A conversation as the read API shows it: its counters, window and takeover times, its contact."""
     c, k = conversations.c, contacts.c
-    sort_at = CONVERSATION_SORT_AT
-    q = (
+    return (
         sa.select(
             c.id,
+            c.number_id,
             c.last_message_at,
             c.last_live_at,
             c.last_customer_at,
             c.window_expires_at,
+            c.window_closed_at,
+            c.fep_expires_at,
             c.unread_count,
             c.message_count,
             c.history_count,
             c.last_echo_at,
-            sort_at.label("sort_at"),
+            CONVERSATION_SORT_AT.label("sort_at"),
             k.id.label("contact_id"),
             k.wa_id,
             k.user_id,
@@ -49,14 +46,35 @@ def conversations_page_query(number_id: int, *, limit: int, after: tuple[int, in
             k.book_updated_at,
             k.book_removed,
             k.operator_name,
+            numbers.c.phone_number_id,
         )
         .join(contacts, contacts.c.id == c.contact_id)
-        .where(c.number_id == number_id)
+        .join(numbers, numbers.c.id == c.number_id)
     )
+
+
+def conversations_page_query(number_id: int, *, limit: int, after: tuple[int, int] | None) -> sa.Select[Any]:
+    """Newest activity first; `after` is the (sort_at, id) of the previous page's last row.
+
+    A range of ix_conversations_activity read backwards. The single-column bound is what SQLite
+    seeks on (it does not seek on a row value over an expression); the row value then skips the
+    rows of the same time already shown. PostgreSQL seeks on either.
+    """
+    c = conversations.c
+    sort_at = CONVERSATION_SORT_AT
+    q = conversation_with_contact().where(c.number_id == number_id)
     if after is not None:
         at, cid = after
         q = q.where(sort_at <= at, sa.tuple_(sort_at, c.id) < sa.tuple_(at, cid))
     return q.order_by(sort_at.desc(), c.id.desc()).limit(limit)
+
+
+def conversation_detail(conn: Connection, conversation_id: int, workspace_id: int | None) -> Row[Any] | None:
+    """One conversation as a page shows it; with `workspace_id`, only if its number is that workspace's."""
+    q = conversation_with_contact().where(conversations.c.id == conversation_id)
+    if workspace_id is not None:
+        q = q.where(numbers.c.workspace_id == workspace_id)
+    return conn.execute(q).first()
 
 
 def conversations_page(

@@ -51,6 +51,10 @@ class SqlReading:
                 return None
             return queries.conversations_page(conn, number.id, limit=limit, after=after)
 
+    def conversation(self, conversation_id: int, workspace_id: int | None) -> Row[Any] | None:
+        with self._read.connect() as conn:
+            return queries.conversation_detail(conn, conversation_id, workspace_id)
+
     def messages_page(
         self, conversation_id: int, workspace_id: int | None, *, limit: int, after: tuple[int, str] | None
     ) -> list[Row[Any]] | None:

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
 
+from wacoex.domain.access import Principal
 from wacoex.domain.costs import CategoryCost
 from wacoex.services.pricing import Pricing
 from wacoex.web.api.models import ErrorBody
-from wacoex.domain.access import Principal
 from wacoex.web.deps import Caller, require_api_key
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

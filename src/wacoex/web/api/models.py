@@ -72,8 +72,14 @@ class Contact(BaseModel):
 
 
 class Window(BaseModel):
+    """The customer service window: free-form messages may be sent while it is open."""
+
     open: bool
-    expires_at: datetime | None
+    expires_at: datetime | None = Field(description="when an open window closes (or a closed one closed)")
+    reason: str = Field(description="customer_message | expired | never_opened | closed_by_provider")
+    free_entry_point_until: datetime | None = Field(
+        description="every message is free until then (click-to-WhatsApp ads); does not open the window"
+    )
 
 
 class Counts(BaseModel):
@@ -88,6 +94,20 @@ class Conversation(BaseModel):
     last_message_at: datetime | None
     window: Window
     counts: Counts
+
+
+class Takeover(BaseModel):
+    state: str = Field(description="bot | human: while human, bot keys are refused")
+    cause: str | None = Field(
+        description="echo (the owner wrote from the phone) | operator (through the API)"
+    )
+    since: datetime | None
+    until: datetime | None
+
+
+class ConversationDetail(Conversation):
+    number: str = Field(description="the phone_number_id of the number the conversation is on")
+    takeover: Takeover
 
 
 class Page(BaseModel):

@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Header, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 
 from wacoex.bootstrap import Container
 from wacoex.domain.access import Principal
 from wacoex.domain.outbound import from_api
-from wacoex.errors import InvalidInput
 from wacoex.services.send import MEDIA_MAX_BYTES
 from wacoex.services.send_port import SendRecord, SendState
-from wacoex.services.takeover import ConversationControl
+from wacoex.services.takeover import MAX_TAKE_MINUTES, ConversationControl
+from wacoex.web.api.models import ErrorBody, iso
+from wacoex.web.api.params import id_path, pnid_path
+from wacoex.web.api.send_models import SendRequest
 from wacoex.web.deps import Caller, container
 from wacoex.web.errors import body as error_body
 
-router = APIRouter(prefix="/api/v1", tags=["sending"])
 
-IDEMPOTENCY_KEY_MAX = 255
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error("missing, unknown or revoked API key"),
+    403: _error("the key's role may not do this (a read-only key sends; a bot releases)"),
+    404: _error("no such number, conversation or send (or it is another workspace's)"),
+    400: _error("the body is not JSON"),
+    422: _error("the body or a parameter is invalid"),
+}
+# A send's answers besides 200 (docs/api.md, "Sending").
+_SEND: dict[int | str, dict[str, Any]] = {
+    202: {"description": "queued: poll GET /api/v1/sends/{id}"},
+    409: _error("refused by the rules before anything left, an Idempotency-Key reused, or failed 131047"),
+    429: _error("failed: no turn within the wait, or the provider's throughput refusal"),
+    502: _error("failed: the provider refused it or could not be reached (certainly not sent)"),
+    504: _error("ambiguous: the request left and no answer came back (never resent)"),
+}
+router = APIRouter(prefix="/api/v1", tags=["sending"], responses=_ERRORS)
+
+
+_TIME = TypeAdapter(datetime | None)
+
+
+def _time(ms: int | None) -> Any:
+    """An epoch-ms time as the rest of the API writes it (ISO 8601, UTC, as pydantic serializes it)."""
+    return _TIME.dump_python(iso(ms), mode="json")
 
 
 def send_view(rec: SendRecord) -> dict[str, Any]:
@@ -43,8 +73,8 @@ def send_view(rec: SendRecord) -> dict[str, Any]:
         "currency": rec.currency,
         "error": error,
         "note": rec.error_message if rec.state is SendState.SENT else None,
-        "created_at": rec.created_at,
-        "sent_at": rec.sent_at,
+        "created_at": _time(rec.created_at),
+        "sent_at": _time(rec.sent_at),
     }
 
 
@@ -70,14 +100,6 @@ def send_answer(rec: SendRecord) -> JSONResponse:
     )
 
 
-def idempotency_key(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.strip() or len(value) > IDEMPOTENCY_KEY_MAX:
-        raise InvalidInput(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} characters")
-    return value
-
-
 _EXAMPLES = {
     "text": {"value": {"to": "+4915112345678", "text": "Your order has shipped."}},
     "template": {
@@ -97,37 +119,71 @@ _EXAMPLES = {
 @router.post(
     "/numbers/{phone_number_id}/messages",
     summary='Send a message (synchronous, or queued with "queue": true)',
-    responses={
-        202: {"description": "queued"},
-        409: {"description": "refused by the rules"},
-        504: {"description": "ambiguous: the outcome is unknown"},
-    },
+    responses=_SEND,
 )
 def send_message(
-    phone_number_id: str,
+    payload: Annotated[SendRequest, Body(openapi_examples=_EXAMPLES)],
+    phone_number_id: str = pnid_path(),
     who: Principal = Caller,
-    payload: Annotated[dict[str, Any], Body(openapi_examples=_EXAMPLES)] = ...,  # type: ignore[assignment]
-    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            pattern=r"\S",
+            description="same key, same answer",
+        ),
+    ] = None,
     c: Container = Depends(container),
 ) -> JSONResponse:
-    queue = payload.pop("queue", False)
-    if not isinstance(queue, bool):
-        raise InvalidInput("queue must be true or false")
-    out = from_api(payload)
-    rec = c.sender.send(
-        who, phone_number_id, out, route="api", idempotency_key=idempotency_key(key), queue=queue
-    )
+    body = payload.model_dump(exclude_none=True)
+    queue = bool(body.pop("queue", False))
+    out = from_api(body)
+    rec = c.sender.send(who, phone_number_id, out, route="api", idempotency_key=key, queue=queue)
     return send_answer(rec)
 
 
 @router.get("/sends/{send_id}", summary="A send: its state, wamid or error")
-def get_send(send_id: int, who: Principal = Caller, c: Container = Depends(container)) -> dict[str, Any]:
+def get_send(
+    send_id: int = id_path(), who: Principal = Caller, c: Container = Depends(container)
+) -> dict[str, Any]:
     return send_view(c.sender.get(who, send_id))
 
 
-@router.post("/numbers/{phone_number_id}/media", summary="Upload a file to send by its media id")
+@router.post(
+    "/numbers/{phone_number_id}/media",
+    summary="Upload a file to send by its media id",
+    responses={
+        409: _error("the number cannot call its provider (no access token)"),
+        502: _SEND[502],
+        504: _SEND[504],
+    },
+    # The file may not be empty (FastAPI cannot say so of an UploadFile).
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "minLength": 1,
+                                "maxLength": MEDIA_MAX_BYTES,
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 def upload_media(
-    phone_number_id: str,
+    phone_number_id: str = pnid_path(),
     who: Principal = Caller,
     file: UploadFile = File(...),
     c: Container = Depends(container),
@@ -138,7 +194,7 @@ def upload_media(
 
 @router.get("/numbers/{phone_number_id}/templates", summary="The number's message templates, as last synced")
 def list_templates(
-    phone_number_id: str, who: Principal = Caller, c: Container = Depends(container)
+    phone_number_id: str = pnid_path(), who: Principal = Caller, c: Container = Depends(container)
 ) -> dict[str, Any]:
     number = c.sender.number_for(who, phone_number_id)
     items = c.templates.list(number)
@@ -158,25 +214,44 @@ def list_templates(
     }
 
 
-@router.post("/numbers/{phone_number_id}/templates/sync", summary="Fetch the templates from the provider now")
+@router.post(
+    "/numbers/{phone_number_id}/templates/sync",
+    summary="Fetch the templates from the provider now",
+    responses={
+        409: _error("the number cannot call its provider (no access token)"),
+        502: _SEND[502],
+        504: _SEND[504],
+    },
+)
 def sync_templates(
-    phone_number_id: str, who: Principal = Caller, c: Container = Depends(container)
+    phone_number_id: str = pnid_path(), who: Principal = Caller, c: Container = Depends(container)
 ) -> dict[str, Any]:
     number = c.sender.number_for(who, phone_number_id)
     return {"synced": c.templates.sync(number)}
 
 
 def control_view(conversation_id: int, control: ConversationControl) -> dict[str, Any]:
+    takeover, window = control.takeover, control.window
     return {
         "conversation_id": conversation_id,
-        "takeover": control.takeover.as_dict(),
-        "window": control.window.as_dict(),
+        "takeover": {
+            "state": takeover.handler.value,
+            "cause": takeover.cause.value if takeover.cause else None,
+            "since": _time(takeover.since),
+            "until": _time(takeover.until),
+        },
+        "window": {
+            "open": window.open,
+            "expires_at": _time(window.expires_at),
+            "reason": window.reason.value,
+            "free_entry_point_until": _time(window.free_entry_point_until),
+        },
     }
 
 
 @router.get("/conversations/{conversation_id}/control", summary="Who handles it now, and its window")
 def conversation_control(
-    conversation_id: int, who: Principal = Caller, c: Container = Depends(container)
+    conversation_id: int = id_path(), who: Principal = Caller, c: Container = Depends(container)
 ) -> dict[str, Any]:
     return control_view(conversation_id, c.takeovers.state(who, conversation_id))
 
@@ -185,9 +260,11 @@ def conversation_control(
     "/conversations/{conversation_id}/takeover", summary="Take the conversation over (bots are refused)"
 )
 def take_over(
-    conversation_id: int,
+    conversation_id: int = id_path(),
     who: Principal = Caller,
-    minutes: Annotated[float | None, Body(embed=True)] = None,
+    minutes: Annotated[
+        int | None, Body(embed=True, ge=1, le=MAX_TAKE_MINUTES, description="default: the takeover time")
+    ] = None,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     return control_view(conversation_id, c.takeovers.take(who, conversation_id, minutes))
@@ -195,6 +272,6 @@ def take_over(
 
 @router.post("/conversations/{conversation_id}/release", summary="Hand the conversation back to the bots")
 def release(
-    conversation_id: int, who: Principal = Caller, c: Container = Depends(container)
+    conversation_id: int = id_path(), who: Principal = Caller, c: Container = Depends(container)
 ) -> dict[str, Any]:
     return control_view(conversation_id, c.takeovers.release(who, conversation_id))

@@ -7,14 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
 
+from wacoex.bootstrap import Container
 from wacoex.domain.access import Principal
+from wacoex.domain.window import Window
 from wacoex.errors import NotFound
 from wacoex.services.reading import Reading
 from wacoex.services.reading_port import Record
 from wacoex.web.api import models
-from wacoex.web.api.cursor import BY_ID, BY_TIME_ID, BY_TIME_WAMID, INT64_MAX, Shape
+from wacoex.web.api.cursor import BY_ID, BY_TIME_ID, BY_TIME_WAMID, Shape
 from wacoex.web.api.models import ReceiptState, at, iso
-from wacoex.web.deps import Caller, require_api_key
+from wacoex.web.api.params import id_path as _id
+from wacoex.web.api.params import pnid_path as _pnid
+from wacoex.web.deps import Caller, container, require_api_key
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": models.ErrorBody, "description": "missing, unknown or revoked API key"},
@@ -42,17 +46,6 @@ def _cursor(shape: Shape) -> Any:
         description="next_cursor of the previous page; empty or absent for the first page",
         json_schema_extra={"pattern": shape.pattern, "maxLength": shape.max_length},
     )
-
-
-def _id() -> Any:
-    # Ids are signed 64-bit on SQLite and PostgreSQL, and start at 1. A fresh Path per route: one
-    # shared by two routes answered "conversation_id: Field required" on the second.
-    return Path(ge=1, le=INT64_MAX)
-
-
-def _pnid() -> Any:
-    # Any registered phone_number_id (the column holds 64 characters); PostgreSQL text cannot hold NUL.
-    return Path(max_length=64, pattern="^[^\\x00]+$", examples=["106540352242922"])
 
 
 def reading(request: Request) -> Reading:
@@ -118,18 +111,50 @@ def get_conversations(
     after = BY_TIME_ID.decode(cursor_)
     found = read.conversations(who, phone_number_id, limit=limit + 1, after=after)
     rows = [r for r, _ in found]
-    items = [
-        models.Conversation(
-            id=r.id,
-            contact=_contact(r),
-            last_message_at=iso(r.last_message_at),
-            window=models.Window(open=open_, expires_at=iso(r.window_expires_at)),
-            counts=models.Counts(messages=r.message_count, history=r.history_count, unread=r.unread_count),
-        )
-        for r, open_ in found[:limit]
-    ]
+    items = [_conversation(r, window) for r, window in found[:limit]]
     next_cursor = BY_TIME_ID.next_page(rows, limit, "sort_at", "id")
     return models.ConversationPage(items=items, next_cursor=next_cursor)
+
+
+def _window(w: Window) -> models.Window:
+    return models.Window(
+        open=w.open,
+        expires_at=iso(w.expires_at),
+        reason=w.reason.value,
+        free_entry_point_until=iso(w.free_entry_point_until),
+    )
+
+
+def _conversation(r: Record, window: Window) -> models.Conversation:
+    return models.Conversation(
+        id=r.id,
+        contact=_contact(r),
+        last_message_at=iso(r.last_message_at),
+        window=_window(window),
+        counts=models.Counts(messages=r.message_count, history=r.history_count, unread=r.unread_count),
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_model=models.ConversationDetail)
+def get_conversation(
+    conversation_id: int = _id(),
+    who: Principal = Caller,
+    read: Reading = Depends(reading),
+    c: Container = Depends(container),
+) -> models.ConversationDetail:
+    """One conversation: its contact, counters, customer service window and who handles it now."""
+    row, window = read.conversation(who, conversation_id)
+    takeover = c.takeovers.state(who, conversation_id).takeover
+    return models.ConversationDetail(
+        **_conversation(row, window).model_dump(),
+        number=row.phone_number_id,
+        takeover=models.Takeover(
+            state=takeover.handler.value,
+            cause=takeover.cause.value if takeover.cause else None,
+            since=iso(takeover.since),
+            until=iso(takeover.until),
+        ),
+    )
 
 
 def _media(r: Record) -> dict[str, Any] | None:
