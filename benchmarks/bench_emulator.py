@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 
-from wacoex.emulator import customers, history_export
 from wacoex.emulator.clock import Clock
-from wacoex.emulator.history_export import HistoryOptions, Thread
+from wacoex.emulator.people import customers
+from wacoex.emulator.platform import history_export
+from wacoex.emulator.platform.history_export import HistoryOptions, Thread
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import World, WorldConfig
 
 START = 1_780_000_000.0
@@ -101,29 +103,30 @@ def machine() -> dict[str, str]:
     }
 
 
-def make_world(url: str) -> World:
-    world = World(WorldConfig(webhook_url=url, max_log=200), clock=Clock(START, frozen=True))
-    world.dispatcher.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
-    return world
+def make_runtime(url: str) -> Runtime:
+    runtime = Runtime(World(WorldConfig(webhook_url=url, max_log=200), clock=Clock(START, frozen=True)))
+    runtime.dispatcher.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
+    return runtime
 
 
 async def bench_webhooks(url: str, count: int) -> dict[str, float]:
     """Customer messages on an onboarded number: emit + sign + POST + 200, one webhook each."""
-    world = make_world(url)
+    runtime = make_runtime(url)
+    world = runtime.world
     number = world.add_number("15550783881", onboarded=True, verified_name="Bench Bakery")
     for i in range(100):
         world.add_customer(f"1650555{i:04d}", f"Customer {i}")
     started = time.perf_counter()
     for i in range(count):
         customers.send(
-            world, f"1650555{i % 100:04d}", number.phone_number_id, type="text", content=f"order {i}"
+            runtime, f"1650555{i % 100:04d}", number.phone_number_id, type="text", content=f"order {i}"
         )
         if i % 50 == 49:
             await world.clock.settle()
     await world.clock.settle()
     elapsed = time.perf_counter() - started
-    delivered = len(world.dispatcher.deliveries(state="delivered"))
-    await world.dispatcher.close()
+    delivered = len(runtime.dispatcher.deliveries(state="delivered"))
+    await runtime.dispatcher.close()
     return {"webhooks": count, "seconds": elapsed, "per_second": count / elapsed, "last_delivered": delivered}
 
 
@@ -152,7 +155,8 @@ def threads(messages: int, chats: int = 2000) -> list[Thread]:
 
 
 async def bench_history(url: str, messages: int) -> dict[str, float]:
-    world = make_world(url)
+    runtime = make_runtime(url)
+    world = runtime.world
     number = world.add_number("15550783881", onboarded=True, verified_name="Bench Bakery")
     built = time.perf_counter()
     data = threads(messages)
@@ -177,16 +181,16 @@ async def bench_history(url: str, messages: int) -> dict[str, float]:
         onboarded_at=START,
         options=HistoryOptions(seed=1),
     ):
-        world.emit(number.phone_number_id, field, value)
+        runtime.emit(number.phone_number_id, field, value)
         webhooks += 1
         for chunk in value.get("history", []):
             chunks += 1
             exported += sum(len(t["messages"]) for t in chunk["threads"])
         await world.clock.settle()
     deliver_s = time.perf_counter() - started
-    deliveries = world.dispatcher.deliveries
+    deliveries = runtime.dispatcher.deliveries
     failed = len(deliveries(state="failed")) + len(deliveries(state="retrying"))
-    await world.dispatcher.close()
+    await runtime.dispatcher.close()
     return {
         "messages": exported,
         "chunks": chunks,

@@ -35,8 +35,8 @@ def _settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def _container(settings: Settings) -> Iterator[Container]:
-    container = build(settings, migrate=False)
+def _container(settings: Settings, provider_transport: Any = None) -> Iterator[Container]:
+    container = build(settings, migrate=False, provider_transport=provider_transport)
     try:
         yield container
     finally:
@@ -113,3 +113,38 @@ def test_a_webhook_stored_by_the_web_process_wakes_a_worker_elsewhere_before_its
             _post(client, "wamid.B2")
             _until(lambda: _texts(web) == ["hello"], "applied by the other worker", timeout=poll)
             assert time.monotonic() - began < poll - 1.0
+
+
+def test_the_container_sends_through_one_provider_on_the_configured_transport(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The provider built from the settings: their base URL and timeouts, the transport given."""
+    import httpx
+
+    from wacoex.services.ports import NumberRef
+
+    seen: list[httpx.Request] = []
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"contacts": [], "messages": [{"id": "wamid.OUT"}]})
+
+    settings = _settings(db_url, tmp_path, graph_base_url="http://graph.test/v99.0")
+    with _container(settings, httpx.MockTransport(graph)) as c:
+        number = NumberRef(
+            id=1,
+            phone_number_id="106540352242922",
+            display_phone_number="15550783881",
+            waba_id="1",
+            provider="meta",
+            coexistence=True,
+            state="connected",
+            state_changed_at=None,
+            access_token="tok",
+        )
+        body = {"messaging_product": "whatsapp", "to": "16505550001", "type": "text", "text": {"body": "hi"}}
+        assert c.provider.send_message(number, body).wamid == "wamid.OUT"
+        assert c.throttle.acquire("106540352242922", 20.0, "16505550001", max_wait=0.0) < 0.5
+    [request] = seen
+    assert str(request.url) == "http://graph.test/v99.0/106540352242922/messages"
+    assert request.headers["authorization"] == "Bearer tok"

@@ -93,6 +93,18 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/wacoex"
         (["serve"], {**STRONG_SECRETS, "WACOEX_APP_SECRETS": '[" "]'}, 2, "WACOEX_APP_SECRETS: contains an"),
         (["serve", "--dev"], {"WACOEX_VERIFY_TOKEN": ""}, 2, "WACOEX_VERIFY_TOKEN: must not be empty"),
         (["numbers", "list"], {"WACOEX_WORKER_BATCH": "many"}, 2, "WACOEX_WORKER_BATCH: Input should be"),
+        (
+            ["serve", "--dev"],
+            {"WACOEX_RATE_CARD_PATH": "{tmp}/missing.csv"},
+            2,
+            "cannot read the rate card WACOEX_RATE_CARD_PATH={tmp}/missing.csv: No such file",
+        ),
+        (
+            ["serve", "--dev"],
+            {"WACOEX_RATE_CARD_PATH": "{tmp}/bad.yaml"},
+            2,
+            "rate card {tmp}/bad.yaml:1: missing column(s) market, regions, currency",
+        ),
         # options
         (["serve", "--dev", "--port", "99999"], {}, 2, "--port must be between 1 and 65535, not 99999"),
         # database URLs
@@ -150,6 +162,7 @@ def test_each_failure_is_one_line_and_a_non_zero_exit(
     files: Path, args: list[str], env: dict[str, str], exit_code: int, expected: str
 ) -> None:
     tmp = str(files)
+    env = {k: v.replace("{tmp}", tmp) for k, v in env.items()}
     outcome = run_cli([a.replace("{tmp}", tmp) for a in args], files, env)
     assert_one_line_error(outcome, exit_code, expected.replace("{tmp}", tmp))
     assert "s3cret" not in outcome[1][0]

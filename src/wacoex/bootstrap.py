@@ -3,38 +3,54 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from wacoex.config import Settings
 from wacoex.errors import ConfigError
 from wacoex.services.admin import Admin
+from wacoex.services.delivery import DeliverSends
 from wacoex.services.ingest import Ingest
 from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
 from wacoex.services.notify import Wakeup
 from wacoex.services.ports import Schema
+from wacoex.services.pricing import Pricing
+from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
+from wacoex.services.send import Sender, SendPolicy
+from wacoex.services.takeover import TakeoverEvents, Takeovers
+from wacoex.services.templates import Templates
+from wacoex.services.throttle import Throttle, send_rate
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
 from wacoex.store.admin import SqlAdmin, SqlSchema
+from wacoex.store.costs import SqlCosts
 from wacoex.store.engine import make_engine, now_ms, upgrade
 from wacoex.store.engine import safe_url as safe_url  # the URL as banners show it, password masked
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.notify import RECEIPTS, listener_for
+from wacoex.store.rate_card import load_rate_card
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
+from wacoex.store.sends import SqlSendStore
+from wacoex.store.takeover import SqlTakeoverStore
+from wacoex.store.templates import SqlTemplateStore
 from wacoex.store.token_cipher import TokenCipher
 from wacoex.store.uow import sql_unit_of_work
 from wacoex.whatsapp.bodies import parse_bytes
-from wacoex.whatsapp.media_client import ProviderMediaSource
+from wacoex.whatsapp.graph import GraphClient, GraphProvider
 
+SEND_POLL_SECONDS = 0.5  # queued sends due later (retries, takeovers); new ones wake the loop at once
+TAKEOVER_POLL_SECONDS = 2.0  # how soon an echo's takeover (or its end) is recorded as an event
 MEDIA_POLL_SECONDS = 1.0  # media waits for retries that come due; applied receipts wake it sooner
 
 
@@ -56,21 +72,43 @@ class Container:
     workers: Workers
     admin: Admin
     reading: Reading
-    media_source: ProviderMediaSource | None = None
+    provider: Provider  # Meta, 360dialog or the emulator, by each number's provider and the base URLs
+    throttle: Throttle  # every send of this process waits its turn here (docs/api.md, "Pacing")
+    sender: Sender
+    templates: Templates
+    takeovers: Takeovers
+    # The sending process's jobs (queued sends, takeover events): started by the web app, which owns
+    # the pacer that synchronous sends use too.
+    senders: Workers
+    pricing: Pricing  # the rate card's estimates and the cost ledger (docs/api.md, "Costs")
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
     def dispose(self) -> None:
+        self.senders.stop()
         self.workers.stop()
         self.writer.stop()
-        if self.media_source is not None:
-            self.media_source.close()
+        self.provider.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
 
 
-def build(settings: Settings, *, migrate: bool = True) -> Container:
+def build_provider(settings: Settings, transport: httpx.BaseTransport | None = None) -> Provider:
+    """The provider over one Graph client; `transport` replaces the network (tests, in-process emulator)."""
+    return GraphProvider(GraphClient.from_settings(settings, transport))
+
+
+def build(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    provider_transport: httpx.BaseTransport | None = None,
+    send_clock: Callable[[], int] = now_ms,
+) -> Container:
+    """The gateway's services. `send_clock` is the time the send rules read (window, takeover): a test
+    against the emulator passes the emulator's virtual clock, so a day can pass in a moment."""
+    rate_card = load_rate_card(settings.rate_card_path)  # a bad card stops start-up, before migrating
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -95,12 +133,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     writer = ReceiptWriter(engine, on_commit=wake.notify, priority=priority)
     cipher = token_cipher(settings)
     media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine, cipher=cipher)
-    media = source = None
+    provider = build_provider(settings, provider_transport)
+    media = None
     media_wake = Wakeup()
     loops = []
     if settings.fetch_media:
-        source = ProviderMediaSource(settings.graph_base_url, settings.dialog360_base_url)
-        media = MediaFetcher(media_store, source, now_ms)
+        media = MediaFetcher(media_store, provider, now_ms)
         loops.append(Loop(FetchMedia(media), idle_seconds=MEDIA_POLL_SECONDS, wakeup=media_wake))
     batch = settings.worker_batch
     apply = ApplyReceipts(processor, batch, applied=media_wake if media else None)
@@ -109,6 +147,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     # On PostgreSQL a receipt stored by any process wakes the receipts loop (LISTEN/NOTIFY).
     listener = listener_for(settings.database_url, RECEIPTS, wake.notify)
     workers = Workers(loops, sources=[listener] if listener is not None else [])
+    throttle = Throttle.from_settings(settings)
+    sending = _sending(
+        settings, engine, read_engine, provider, throttle, ingest, priority, send_clock, cipher
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -117,7 +159,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         processor=processor,
         media_store=media_store,
         media=media,
-        media_source=source,
+        provider=provider,
+        throttle=throttle,
+        sender=sending.sender,
+        templates=sending.templates,
+        takeovers=sending.takeovers,
+        senders=sending.workers,
         wake=wake,
         workers=workers,
         admin=Admin(
@@ -126,12 +173,74 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
             apply=functools.partial(processor.drain, settings.worker_batch),
         ),
         reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
+        pricing=Pricing(rate_card, SqlCosts(read_engine)),
     )
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
     """Provider tokens at rest: encrypted with WACOEX_SECRET_KEY, decrypted with it or a previous key."""
     return TokenCipher(settings.secret_key, settings.previous_secret_keys)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    sender: Sender
+    templates: Templates
+    takeovers: Takeovers
+    workers: Workers
+
+
+def _sending(
+    settings: Settings,
+    engine: Engine,
+    read_engine: Engine,
+    provider: Provider,
+    throttle: Throttle,
+    ingest: Ingest,
+    priority: IngressPriority | None,
+    clock: Callable[[], int],
+    cipher: TokenCipher,
+) -> _Sending:
+    store = SqlSendStore(engine, read_engine, cipher)
+    templates = Templates(SqlTemplateStore(engine), provider, clock)
+    uow = sql_unit_of_work(engine, priority)
+
+    def record(facts: list[Any], at: int) -> None:
+        with uow() as tx:
+            ingest.record(tx.repo, facts, at)
+
+    wake = Wakeup()
+    policy = SendPolicy(
+        takeover_ms=int(settings.takeover_minutes * 60_000),
+        resume_on_customer=settings.takeover_resume_on_customer,
+        max_wait_seconds=settings.send_max_wait_seconds,
+        rate_of=lambda number: send_rate(settings, number.ref),
+    )
+    sender = Sender(
+        store=store,
+        templates=templates,
+        provider=provider,
+        pacer=throttle,
+        record=record,
+        policy=policy,
+        clock=clock,
+        wake_delivery=wake.notify,
+    )
+    takeovers = Takeovers(
+        SqlTakeoverStore(engine),
+        clock,
+        ttl_ms=policy.takeover_ms,
+        resume_on_customer=settings.takeover_resume_on_customer,
+    )
+    in_flight = settings.provider_connect_timeout_seconds + settings.provider_timeout_seconds
+    deliver = DeliverSends(
+        sender, store, clock, in_flight_ms=int((in_flight + settings.send_max_wait_seconds + 60) * 1000)
+    )
+    loops = [
+        Loop(deliver, idle_seconds=SEND_POLL_SECONDS, wakeup=wake),
+        Loop(TakeoverEvents(takeovers), idle_seconds=TAKEOVER_POLL_SECONDS),
+    ]
+    return _Sending(sender, templates, takeovers, Workers(loops))
 
 
 def schema(settings: Settings) -> Schema:

@@ -31,6 +31,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, value in settings.model_dump(mode="json").items():
         key = f"WACOEX_{name.upper()}"
+        if value is None:
+            # Unset stays unset: the string "None" would be read back as a value (a path named None).
+            continue
         if isinstance(value, list | dict):
             env[key] = json.dumps(value)
         elif isinstance(value, bool):

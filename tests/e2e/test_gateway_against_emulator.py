@@ -22,7 +22,7 @@ from wacoex.bootstrap import build, token_cipher
 from wacoex.config import Settings
 from wacoex.emulator.app import create_app as create_emulator
 from wacoex.emulator.client import EmulatorClient
-from wacoex.emulator.scenarios import SCENARIO_DIR
+from wacoex.emulator.control.scenarios import SCENARIO_DIR
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.store.numbers import add_number
 from wacoex.web.app import create_app as create_gateway

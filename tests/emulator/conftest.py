@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request, Response
 from wacoex.emulator.app import create_app
 from wacoex.emulator.client import EmulatorClient
 from wacoex.emulator.clock import Clock
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import World, WorldConfig
 
 START = 1_800_000_000.0
@@ -90,8 +91,12 @@ class Receiver:
 class Emu:
     http: httpx.AsyncClient
     control: EmulatorClient
-    world: World
+    runtime: Runtime
     receiver: Receiver
+
+    @property
+    def world(self) -> World:
+        return self.runtime.world
 
     async def graph(self, method: str, path: str, *, version: str = "v23.0", **kwargs: Any) -> httpx.Response:
         headers = {**AUTH, **kwargs.pop("headers", {})}
@@ -148,7 +153,7 @@ async def emu(world: World, receiver: Receiver) -> AsyncIterator[Emu]:
     hooks = httpx.AsyncClient(transport=httpx.ASGITransport(receiver.app()), base_url="http://receiver")
     app = create_app(world, background=False, webhook_client=hooks)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://emulator") as http:
-        yield Emu(http, EmulatorClient(http), world, receiver)
+        yield Emu(http, EmulatorClient(http), app.state.runtime, receiver)
     await hooks.aclose()
 
 

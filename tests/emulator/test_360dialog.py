@@ -60,8 +60,9 @@ async def test_media_upload_retrieve_download_delete(emu: Emu) -> None:
         await emu.http.post("/media", data={"messaging_product": "whatsapp"}, files=files, headers=KEY)
     ).json()["id"]
     meta = (await emu.http.get(f"/{media_id}", headers=KEY)).json()
-    path = meta["url"].split("lookaside.fbsbx.com", 1)[1]
-    assert (await emu.http.get(path, headers=KEY)).content == b"%PDF-1.4"
+    assert meta["url"].startswith("http://emulator/whatsapp_business/attachments/?mid=")
+    assert (await emu.http.get(meta["url"], headers=KEY)).content == b"%PDF-1.4"
+    assert (await emu.http.get(meta["url"], headers={"D360-API-KEY": "nope"})).status_code == 401
     assert (await emu.http.delete(f"/{media_id}", headers=KEY)).json() == {"success": True}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.emulator.conftest import CUSTOMER, Emu
-from wacoex.emulator.billing import RateCard, calling_code_of, decide
+from wacoex.emulator.platform.billing import RateCard, calling_code_of, decide
 
 pytestmark = pytest.mark.anyio
 

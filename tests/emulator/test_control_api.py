@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.emulator.conftest import CUSTOMER, Emu
-from wacoex.emulator.cli import build_world
+from wacoex.emulator.cli import build_runtime
 from wacoex.emulator.client import EmulatorError
 
 pytestmark = pytest.mark.anyio
@@ -103,6 +103,7 @@ def test_cli_command_is_registered_with_its_options() -> None:
         "--d360-partner-url",
         "--d360-partner-secret",
         "--api-version",
+        "--media-base-url",
     ):
         assert option in result.output
 
@@ -113,7 +114,7 @@ def test_cli_world_takes_settings_and_a_seed(tmp_path: object) -> None:
     assert isinstance(tmp_path, pathlib.Path)
     seed = tmp_path / "s.yaml"
     seed.write_text("name: tiny\nnumbers:\n  - display_phone_number: '15550783881'\n    onboarded: true\n")
-    world = build_world(webhook_url="http://x/hook", api_version="24.0", seed=str(seed))
+    world = build_runtime(webhook_url="http://x/hook", api_version="24.0", seed=str(seed)).world
     assert world.config.api_version == "v24.0"
     assert world.config.webhook_url == "http://x/hook"
     assert [n.display_phone_number for n in world.numbers.values()] == ["15550783881"]

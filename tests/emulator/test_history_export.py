@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from wacoex.emulator.history_export import (
+from wacoex.emulator.platform.history_export import (
     DAY,
     HistoryOptions,
     Thread,

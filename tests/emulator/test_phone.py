@@ -19,6 +19,7 @@ import pytest
 
 from wacoex.emulator.app import create_app
 from wacoex.emulator.clock import Clock
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import World, WorldConfig
 
 START = 1_780_000_000.0
@@ -74,9 +75,13 @@ class Received:
 class Emulator:
     """The emulator app, a client to drive it, and every webhook it delivered."""
 
-    world: World
+    runtime: Runtime
     client: httpx.AsyncClient
     received: list[Received] = field(default_factory=list)
+
+    @property
+    def world(self) -> World:
+        return self.runtime.world
 
     async def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         return await self.client.post(path, json=body if body is not None else {}, **kwargs)
@@ -153,7 +158,7 @@ async def emu() -> AsyncIterator[Emulator]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://emulator.test"
     ) as c:
-        yield Emulator(world, c, received)
+        yield Emulator(app.state.runtime, c, received)
     await hook_client.aclose()
 
 
@@ -201,7 +206,7 @@ async def test_owner_text_from_phone_is_an_echo_shaped_as_documented(onboarded: 
 async def test_echoes_never_open_the_window_and_are_not_billed(onboarded: Emulator) -> None:
     await onboarded.ok(f"/_emulator/numbers/{PNID}/app/send", {"to": SHEENA, "text": "Hello from the phone"})
     assert onboarded.world.chat(PNID, SHEENA).last_customer_message_at is None
-    assert onboarded.world.ledger.entries == {}
+    assert onboarded.runtime.ledger.entries == {}
     assert onboarded.values("messages") == []
     refused = await onboarded.graph(
         f"{PNID}/messages",
@@ -384,14 +389,14 @@ async def test_contact_changes_emit_state_sync_only_after_the_initial_sync(onboa
 
 
 async def test_contact_sync_is_chunked(onboarded: Emulator) -> None:
-    from wacoex.emulator import phone
+    from wacoex.emulator.people import phone
 
     number = onboarded.world.numbers[PNID]
     for i in range(1203):
         phone.edit_contact(
-            onboarded.world, PNID, action="add", phone_number=f"4479000{i:05d}", full_name=f"C {i}"
+            onboarded.runtime, PNID, action="add", phone_number=f"4479000{i:05d}", full_name=f"C {i}"
         )
-    assert phone.start_contact_sync(onboarded.world, number) == 3
+    assert phone.start_contact_sync(onboarded.runtime, number) == 3
 
 
 # ---- the end of coexistence -----------------------------------------------------------------------

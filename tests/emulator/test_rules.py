@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.emulator.conftest import BUSINESS_NUMBER, CUSTOMER, Emu, error_code
-from wacoex.emulator import rules
+from wacoex.emulator.platform import rules
 
 pytestmark = pytest.mark.anyio
 

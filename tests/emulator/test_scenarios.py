@@ -9,7 +9,7 @@ import yaml
 
 from tests.emulator import test_phone
 from tests.emulator.test_phone import PNID, Emulator
-from wacoex.emulator.scenarios import SCENARIO_DIR
+from wacoex.emulator.control.scenarios import SCENARIO_DIR
 
 pytestmark = pytest.mark.anyio
 anyio_backend, emu = test_phone.anyio_backend, test_phone.emu

@@ -114,12 +114,12 @@ async def test_360dialog_history_goes_to_the_partner_url_in_the_id_event_data_en
     pnid = await emu.coex_number(provider="360dialog", d360_api_key="key-1")
     number = emu.world.numbers[pnid]
     number.webhook_url, number.webhook_headers = "http://receiver/channel", {"X-Secret": "s"}
-    emu.world.emit(
+    emu.runtime.emit(
         pnid,
         "history",
         {"messaging_product": "whatsapp", "metadata": emu.world.metadata(number), "history": []},
     )
-    emu.world.emit(
+    emu.runtime.emit(
         pnid,
         "smb_app_state_sync",
         {"messaging_product": "whatsapp", "metadata": emu.world.metadata(number), "state_sync": []},

@@ -12,13 +12,25 @@ from tests import payloads as p
 from tests.emulator.conftest import serve
 from tests.gateway import running_gateway
 from wacoex.emulator.app import create_app as create_emulator
-from wacoex.emulator.media import store_media
+from wacoex.emulator.platform.media import store_media
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.services.media import MediaFetcher
 from wacoex.store.engine import now_ms
-from wacoex.whatsapp.media_client import ProviderMediaSource
+from wacoex.whatsapp.graph import GraphClient, GraphProvider
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+
+
+def provider_at(base: str, transport: httpx.BaseTransport | None = None) -> GraphProvider:
+    """The gateway's provider with both base URLs at `base` (the emulator serves Graph and 360dialog)."""
+    client = GraphClient(
+        graph_base_url=f"{base}/v23.0",
+        dialog360_base_url=base,
+        connect_timeout=5,
+        timeout=10,
+        transport=transport,
+    )
+    return GraphProvider(client)
 
 
 @pytest.mark.parametrize("provider", ["meta", "360dialog"])
@@ -47,11 +59,9 @@ def test_inbound_media_is_stored_content_addressed(db_url: str, tmp_path: Path, 
         with gw.container.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")  # fetch_media is off in tests
         world.config.media_base_url = base  # the emulator's lookaside URLs point at itself
-        with httpx.Client(timeout=10) as http:
-            fetcher = MediaFetcher(
-                gw.container.media_store, ProviderMediaSource(f"{base}/v23.0", base, http), now_ms
-            )
-            assert fetcher.run_once().stored == 1
+        provider = provider_at(base)
+        assert MediaFetcher(gw.container.media_store, provider, now_ms).run_once().stored == 1
+        provider.close()
         [msg] = gw.all_messages()
         sha = hashlib.sha256(JPEG).hexdigest()
         assert msg["media"]["state"] == "stored"
@@ -78,25 +88,24 @@ def test_media_that_cannot_be_fetched_is_marked_failed(db_url: str, tmp_path: Pa
         )
         with gw.container.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE messages SET media_state = 'pending'")
-        with httpx.Client(timeout=10) as http:
-            fetcher = MediaFetcher(
-                gw.container.media_store, ProviderMediaSource(f"{base}/v23.0", base, http), now_ms
-            )
-            assert fetcher.run_once().failed == 1
+        provider = provider_at(base)
+        assert MediaFetcher(gw.container.media_store, provider, now_ms).run_once().failed == 1
+        provider.close()
         [msg] = gw.all_messages()
         assert msg["media"]["state"] == "failed"
-        assert "HTTP" in msg["media"]["error"]
+        assert msg["media"]["error"].startswith("media download failed: Unsupported get request")
+        assert msg["media"]["error"].endswith("(Graph error 100, HTTP 400)")
 
 
 class _FlakySource:
-    """A fake at the MediaSource port: fails with a transient error, then serves the bytes."""
+    """A fake at the Provider port: fails with a transient error, then serves the bytes."""
 
     def __init__(self, failures: int, data: bytes) -> None:
         self.failures = failures
         self.data = data
         self.calls = 0
 
-    def fetch(self, number: object, media_id: str) -> tuple[bytes, str | None]:
+    def fetch_media(self, number: object, media_id: str) -> tuple[bytes, str | None]:
         from wacoex.errors import ProviderError
 
         self.calls += 1
@@ -156,9 +165,9 @@ def test_checksums_in_hex_or_base64_are_both_understood() -> None:
 
 
 class _OddSource:
-    """A fake at the MediaSource port that raises something unexpected for one id."""
+    """A fake at the Provider port that raises something unexpected for one id."""
 
-    def fetch(self, number: object, media_id: str) -> tuple[bytes, str | None]:
+    def fetch_media(self, number: object, media_id: str) -> tuple[bytes, str | None]:
         if media_id == "odd":
             raise KeyError("url")
         return JPEG, "image/jpeg"
@@ -192,10 +201,12 @@ def test_a_media_object_without_a_download_url_fails_at_once(db_url: str, tmp_pa
     with running_gateway(db_url, tmp_path) as gw:
         gw.register(access_token="tok")
         _pending_image(gw, None)
-        with httpx.Client(transport=httpx.MockTransport(graph)) as http:
-            source = ProviderMediaSource("http://graph.test/v23.0", "http://d360.test", http)
-            assert MediaFetcher(gw.container.media_store, source, now_ms).run_once().failed == 1
-        assert "no download url" in gw.all_messages()[0]["media"]["error"]
+        provider = provider_at("http://graph.test", httpx.MockTransport(graph))
+        assert MediaFetcher(gw.container.media_store, provider, now_ms).run_once().failed == 1
+        assert gw.all_messages()[0]["media"]["error"] == (
+            "media download failed: unexpected answer from the provider"
+            " (the media object has no download url)"
+        )
 
 
 class _BrokenStore:

@@ -80,3 +80,21 @@ def test_the_database_refuses_a_shared_display_number_too(db_url: str) -> None:
             conn.execute(insert, {**row, "pnid": "2"})
     finally:
         engine.dispose()
+
+
+def test_a_numbers_own_send_rate_reaches_its_reference(db_url: str) -> None:
+    """What pacing reads (services/throttle.send_rate): the column, or None when unset."""
+    from wacoex.store.batch_reads import numbers_by_pnid
+    from wacoex.store.number_records import SqlNumberRecords
+
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            _add(conn, "1", "15550783881")
+            _add(conn, "2", "15550000000")
+            conn.execute(sa.text("UPDATE numbers SET send_rate = 5 WHERE phone_number_id = '1'"))
+            rates = {n.phone_number_id: n.send_rate for n in SqlNumberRecords(conn).numbers_by_waba("w1")}
+            assert rates == {"1": 5.0, "2": None}
+            assert numbers_by_pnid(conn, ["1"])["1"].send_rate == 5.0
+    finally:
+        engine.dispose()

@@ -32,6 +32,7 @@ REACHED = {
     "GET /api/v1/receipts",
     "POST /api/v1/receipts/{receipt_id}/replay",
     "GET /api/v1/unknown",
+    "GET /api/v1/numbers/{phone_number_id}/costs",
 }
 
 _answered: dict[str, set[int]] = defaultdict(set)

@@ -43,6 +43,11 @@ class MessageEcho(MessageArrived):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MessageSent(MessageArrived):
+    TYPE: ClassVar[str] = "message.sent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageStatusChanged(DomainEvent):
     TYPE: ClassVar[str] = "message.status"
     wamid: str
@@ -107,11 +112,32 @@ class HistoryDeclined(DomainEvent):
     errors: list[Any]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeoverStarted(DomainEvent):
+    """A person took the conversation over: bot keys are refused until it ends."""
+
+    TYPE: ClassVar[str] = "conversation.takeover_started"
+    conversation_id: int
+    cause: str  # echo (the owner wrote from the phone) | operator (through the API)
+    since: int | None
+    until: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeoverEnded(DomainEvent):
+    """The conversation is the bot's again."""
+
+    TYPE: ClassVar[str] = "conversation.takeover_ended"
+    conversation_id: int
+    reason: str  # released (through the API) | expired (the time ran out) | customer (they wrote again)
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
         MessageReceived,
         MessageEcho,
+        MessageSent,
         MessageStatusChanged,
         MessageEdited,
         MessageRevoked,
@@ -120,5 +146,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         NumberStateChanged,
         HistoryCompleted,
         HistoryDeclined,
+        TakeoverStarted,
+        TakeoverEnded,
     )
 }

@@ -82,6 +82,28 @@ class Echo(Fact):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ApiSent(Fact):
+    """A message the gateway sent through the Cloud API and the provider accepted (not a webhook).
+
+    Applied like any fact, so it merges with a placeholder its status webhook created first.
+    """
+
+    wamid: str
+    to: str | None  # the recipient's wa_id as the provider answered it (or the `to` we sent)
+    to_user_id: str | None = None  # a business-scoped user id, when the send named one
+    type: str
+    content: Any = None
+    text: str | None = None
+    timestamp_ms: int  # when the provider accepted it
+    reply_to: str | None = None
+    raw: JSON = field(default_factory=dict)
+
+    @property
+    def timestamp(self) -> int:
+        return self.timestamp_ms // 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatusUpdate(Fact):
     """An item of `statuses[]`."""
 

@@ -1,7 +1,8 @@
-"""The emulator's ASGI app: Graph API, 360dialog API, the control API, and E2's people routes and UI.
+"""The emulator's ASGI app: Graph API, 360dialog API, the control API, the people's routes and the UI.
 
-``create_app(world=None, **config)`` builds a fresh world from ``config`` (``WorldConfig`` fields) or
-serves the given one. Extra keywords: ``webhook_client`` (an ``httpx.AsyncClient`` the dispatcher
+``create_app(world_or_runtime=None, **config)`` serves the given ``Runtime`` (or a new one around the
+given ``World``, or around a fresh world built from ``config``, ``WorldConfig`` fields); it is kept in
+``app.state.runtime``. Extra keywords: ``webhook_client`` (an ``httpx.AsyncClient`` the dispatcher
 posts with, e.g. over an ASGI transport into a receiver app), ``background`` (default True: a task
 runs timers in real time while the app's lifespan is active; tests may prefer explicit flushes).
 """
@@ -10,44 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from dataclasses import fields
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
+from wacoex.emulator.control import control_api, control_people, ui
+from wacoex.emulator.people import phone
+from wacoex.emulator.platform import (
+    business_profile,
+    dialog360_api,
+    graph_account,
+    graph_api,
+    graph_templates,
+)
+from wacoex.emulator.runtime import Runtime
 from wacoex.emulator.world import World, WorldConfig
 
 
-def _optional_router(module: str) -> APIRouter | None:
-    """E2's routers, included when their modules exist (so the platform half runs on its own)."""
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-    router = getattr(found, "router", None)
-    return router if isinstance(router, APIRouter) else None
-
-
-def _install_people_hooks(world: World) -> None:
-    """E2's clock hooks (inactivity -> PARTNER_REMOVED) when the phone module is present."""
-    try:
-        phone = importlib.import_module("wacoex.emulator.phone")
-    except ModuleNotFoundError as exc:
-        if exc.name == "wacoex.emulator.phone":
-            return
-        raise
-    install = getattr(phone, "install", None)
-    if install is not None:
-        install(world)
-
-
 def create_app(
-    world: World | None = None,
+    world_or_runtime: World | Runtime | None = None,
     *,
     webhook_client: httpx.AsyncClient | None = None,
     background: bool = True,
@@ -57,18 +42,20 @@ def create_app(
     unknown = set(config) - known
     if unknown:
         raise TypeError(f"unknown emulator settings: {', '.join(sorted(unknown))}")
-    if world is None:
-        world = World(WorldConfig(**config))
+    if isinstance(world_or_runtime, Runtime):
+        runtime = world_or_runtime
     else:
+        runtime = Runtime(world_or_runtime or World(WorldConfig(**config)))
+    if world_or_runtime is not None:
         for key, value in config.items():
-            setattr(world.config, key, value)
+            setattr(runtime.world.config, key, value)
     if webhook_client is not None:
-        world.dispatcher.client = webhook_client
-    _install_people_hooks(world)
+        runtime.dispatcher.client = webhook_client
+    phone.install(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(world.clock.run_forever()) if background else None
+        task = asyncio.create_task(runtime.world.clock.run_forever()) if background else None
         try:
             yield
         finally:
@@ -77,7 +64,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if webhook_client is None:
-                await world.dispatcher.close()
+                await runtime.dispatcher.close()
 
     app = FastAPI(
         title="wacoex emulator",
@@ -86,18 +73,15 @@ def create_app(
         openapi_url="/_emulator/openapi.json",
         redoc_url=None,
     )
-    app.state.world = world
-
-    from wacoex.emulator import control_api, dialog360_api, graph_account, graph_api
-
+    app.state.runtime = runtime
     app.include_router(control_api.router)
-    for module in ("wacoex.emulator.control_people", "wacoex.emulator.ui"):
-        router = _optional_router(module)
-        if router is not None:
-            app.include_router(router)
+    app.include_router(control_people.router)
+    app.include_router(ui.router)
     control_api.install_fault_middleware(app)
+    app.include_router(business_profile.router)
     app.include_router(dialog360_api.router)
     app.include_router(graph_account.router)
+    app.include_router(graph_templates.router)
     app.include_router(graph_api.router)
     graph_api.install_error_handlers(app)
     return app

@@ -88,6 +88,23 @@ class EmulatorClient:
         result: Json = await self._call("POST", "/oauth/codes", owner)
         return result
 
+    async def messages(
+        self,
+        *,
+        phone_number_id: str | None = None,
+        wa_id: str | None = None,
+        origin: str | None = None,
+        direction: str | None = None,
+    ) -> list[Json]:
+        """Every message the world holds (oldest first); ``origin`` api / business_app / customer."""
+        params = {
+            "phone_number_id": phone_number_id,
+            "wa_id": wa_id,
+            "origin": origin,
+            "direction": direction,
+        }
+        return list((await self._call("GET", "/messages", params=params))["data"])
+
     async def get_message(self, wamid: str) -> Json:
         result: Json = await self._call("GET", f"/messages/{wamid}")
         return result
@@ -120,8 +137,18 @@ class EmulatorClient:
         result: Json = await self._call("DELETE", path)
         return result
 
-    async def ledger(self, phone_number_id: str | None = None) -> Json:
-        result: Json = await self._call("GET", "/ledger", params={"phone_number_id": phone_number_id})
+    async def ledger(self, phone_number_id: str | None = None, *, wa_id: str | None = None) -> Json:
+        """``{entries: [{wamid, phone_number_id, wa_id, category, billable, pricing_type, amount,
+        currency, at, charged, ...}], totals, count_by_category}``."""
+        params = {"phone_number_id": phone_number_id, "wa_id": wa_id}
+        result: Json = await self._call("GET", "/ledger", params=params)
+        return result
+
+    async def refusals(self, *, phone_number_id: str | None = None, code: int | None = None) -> Json:
+        """Sends refused with a Graph error: ``{data: [{at, phone_number_id, to, code, title}],
+        count_by_code: {"130429": n, ...}}``."""
+        params = {"phone_number_id": phone_number_id, "code": code}
+        result: Json = await self._call("GET", "/refusals", params=params)
         return result
 
     async def webhooks(

@@ -1,8 +1,7 @@
 """The emulator's world: businesses, WABAs, numbers, customers, chats, templates and media, in memory.
 
-Plain dataclasses mutated on one asyncio event loop. ``World.emit`` hands webhook values to the
-dispatcher; ``World.update_status`` moves an API-sent message forward and emits its status webhook.
-The shared contract for these names is var/EMULATOR_CONTRACT.md.
+Plain dataclasses mutated on one asyncio event loop. The world holds state only: the dispatcher,
+faults, the billing ledger and the status machine sit beside it in ``runtime.Runtime``.
 """
 
 from __future__ import annotations
@@ -11,18 +10,14 @@ import base64
 import itertools
 import random
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from wacoex.emulator.billing import Ledger, RateCard, calling_code_of
 from wacoex.emulator.clock import Clock
-
-if TYPE_CHECKING:
-    from wacoex.emulator.faults import FaultSet
-    from wacoex.emulator.webhooks import Dispatcher
+from wacoex.emulator.platform.billing import RateCard, calling_code_of
 
 DAY = 86400.0
-STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4}
 UNSUPPORTED_DEVICES = frozenset({"windows", "wearos"})
 
 
@@ -58,7 +53,8 @@ class WorldConfig:
     retry_base: float = 10.0
     retry_max_interval: float = 6 * 3600.0
     retry_window: float = 7 * DAY
-    media_base_url: str = "https://lookaside.fbsbx.com"
+    # where media download URLs point; None = the emulator itself (the request's base URL)
+    media_base_url: str | None = None
     media_url_ttl: float = 300.0
     media_ttl: float = 30 * DAY
     template_review_seconds: float = 0.0
@@ -109,6 +105,19 @@ class Contact:
     updated_at: float = 0.0
 
 
+@dataclass
+class BusinessProfile:
+    """What customers see when they open the business's profile (set through the Graph API)."""
+
+    about: str | None = None
+    address: str | None = None
+    description: str | None = None
+    email: str | None = None
+    profile_picture_url: str | None = None
+    websites: list[str] = field(default_factory=list)
+    vertical: str | None = None
+
+
 NumberState = Literal["APP_ONLY", "API_ONLY", "CONNECTED", "OFFBOARDED"]
 
 
@@ -138,6 +147,7 @@ class Number:
     webhook_headers: dict[str, str] = field(default_factory=dict)
     webhook_verify_token: str | None = None
     official_business_account: bool = False
+    business_profile: BusinessProfile = field(default_factory=BusinessProfile)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -203,6 +213,7 @@ class Template:
     components: list[dict[str, Any]] = field(default_factory=list)
     id: str = ""
     waba_id: str = ""
+    parameter_format: str = "POSITIONAL"  # or "NAMED": {{first_name}} placeholders
 
 
 @dataclass
@@ -222,6 +233,45 @@ class MediaObject:
 
 
 @dataclass
+class TokenBucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class FreeEntryPoint:
+    """A 72 h free entry point window opened by the business's first reply to a CTWA message."""
+
+    source_wamid: str
+    until: float
+
+
+@dataclass
+class RateState:
+    """What the send path remembers between sends to enforce Meta's limits."""
+
+    # phone_number_id -> instants of the sends accepted within the last second (throughput)
+    recent_sends: dict[str, deque[float]] = field(default_factory=dict)
+    # (phone_number_id, wa_id) -> the pair-rate bucket
+    pair_buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict)
+    # business_id -> wa_id -> when that user was last reached outside a window (messaging limit)
+    reached: dict[str, dict[str, float]] = field(default_factory=dict)
+    # (phone_number_id, wa_id) -> the free entry point window the send path opened
+    free_entry_points: dict[tuple[str, str], FreeEntryPoint] = field(default_factory=dict)
+
+
+@dataclass
+class Refusal:
+    """A send the platform answered with a Graph error (throughput, window, template, ...)."""
+
+    at: float
+    phone_number_id: str
+    to: str | None
+    code: int
+    title: str
+
+
+@dataclass
 class OAuthCode:
     code: str
     business_id: str | None
@@ -230,7 +280,7 @@ class OAuthCode:
 
 
 class World:
-    """All emulator state, plus the clock, the dispatcher, faults and the ledger."""
+    """All emulator state and the clock; what acts on it and emits webhooks is the Runtime beside it."""
 
     def __init__(self, config: WorldConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or WorldConfig()
@@ -238,9 +288,6 @@ class World:
         self._init_state()
 
     def _init_state(self) -> None:
-        from wacoex.emulator.faults import FaultSet
-        from wacoex.emulator.webhooks import Dispatcher
-
         self.random = random.Random(self.config.seed)
         self.businesses: dict[str, Business] = {}
         self.wabas: dict[str, Waba] = {}
@@ -253,10 +300,8 @@ class World:
         self.oauth_codes: dict[str, OAuthCode] = {}
         self.tokens: dict[str, str | None] = dict.fromkeys(self.config.access_tokens)
         self.rate_card = RateCard.default()
-        self.ledger = Ledger()
-        self.rate_state: dict[str, Any] = {}
-        self.faults: FaultSet = FaultSet(self)
-        self.dispatcher: Dispatcher = Dispatcher(self)
+        self.rate_state = RateState()
+        self.refusals: list[Refusal] = []
         self._ids = itertools.count(1)
 
     # -- ids ----------------------------------------------------------------------------------
@@ -383,108 +428,14 @@ class World:
         self.oauth_codes[code.code] = code
         return code
 
-    # -- webhooks -----------------------------------------------------------------------------
-    def emit(
-        self, phone_number_id: str, field: str, value: dict[str, Any], *, at: float | None = None
-    ) -> None:
-        """Wrap ``value`` in the envelope its route needs and hand it to the dispatcher."""
-        self.dispatcher.emit(phone_number_id, field, value, at=at)
-
     def metadata(self, number: Number) -> dict[str, str]:
         return {
             "display_phone_number": number.display_phone_number,
             "phone_number_id": number.phone_number_id,
         }
 
-    # -- statuses -----------------------------------------------------------------------------
-    def update_status(
-        self, wamid: str, status: str, errors: list[dict[str, Any]] | None = None, *, at: float | None = None
-    ) -> bool:
-        """Move an outbound message to ``status`` and emit its ``statuses`` webhook.
-
-        Statuses only move forward; ``read`` may skip ``delivered`` (then no ``delivered`` webhook is
-        sent, as Meta documents). ``pricing`` rides on ``sent`` and on the first of delivered/read.
-        Messages sent from the Business app change state silently (no status webhooks for them).
-        Returns whether anything changed.
-        """
-        msg = self.messages.get(wamid)
-        if msg is None or msg.direction != "outbound":
-            if msg is not None and status == "read":
-                msg.status = "read"
-                return True
-            return False
-        if "failed" in msg.emitted_statuses:
-            return False
-        if status != "failed":
-            if status not in STATUS_RANK:
-                raise ValueError(f"unknown status {status!r}")
-            done = max((STATUS_RANK.get(s, 0) for s in msg.emitted_statuses), default=0)
-            if STATUS_RANK[status] <= done:
-                return False
-            if status == "played" and msg.type != "audio":
-                return False
-        if status != "sent" and "sent" not in msg.emitted_statuses and status != "failed":
-            self._emit_status(msg, "sent", None, at)
-        msg.status = status
-        self._emit_status(msg, status, errors, at)
-        if status in ("delivered", "read", "played"):
-            self.ledger.mark_delivered(wamid, at if at is not None else self.clock.now())
-        return True
-
-    def _emit_status(
-        self, msg: ChatMessage, status: str, errors: list[dict[str, Any]] | None, at: float | None
-    ) -> None:
-        msg.emitted_statuses.append(status)
-        if msg.origin != "api":
-            return
-        number = self.numbers[msg.phone_number_id]
-        ts = at if at is not None else self.clock.now()
-        item: dict[str, Any] = {
-            "id": msg.wamid,
-            "status": status,
-            "timestamp": str(int(ts)),
-            "recipient_id": msg.wa_id,
-        }
-        customer = self.customers.get(msg.wa_id)
-        if customer is not None and customer.user_id:
-            item["recipient_user_id"] = customer.user_id
-        if msg.biz_opaque_callback_data is not None:
-            item["biz_opaque_callback_data"] = msg.biz_opaque_callback_data
-        priced = status == "sent" or (
-            status in ("delivered", "read") and not ({"delivered", "read"} & set(msg.emitted_statuses[:-1]))
-        )
-        if priced and status != "failed":
-            if msg.conversation is not None:
-                conversation = dict(msg.conversation)
-                if status != "sent":
-                    conversation.pop("expiration_timestamp", None)
-                item["conversation"] = conversation
-            if msg.pricing is not None:
-                item["pricing"] = dict(msg.pricing)
-        if errors:
-            item["errors"] = errors
-        value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": self.metadata(number)}
-        if customer is not None and customer.user_id:
-            # BSUID era (2026): statuses name the user in `contacts` too, as pywa 4.5 expects.
-            value["contacts"] = [{"wa_id": msg.wa_id, "user_id": customer.user_id}]
-        value["statuses"] = [item]
-        self.emit(msg.phone_number_id, "messages", value, at=at)
-
-    def schedule_progression(self, wamid: str) -> None:
-        """After an accepted API send: ``sent`` now, ``delivered`` (and ``read``) later on the clock."""
-        msg = self.messages[wamid]
-        customer = self.customers.get(msg.wa_id)
-        self.clock.call_later(0.0, lambda: self.update_status(wamid, "sent"))
-        if customer is None or not customer.on_whatsapp:
-            return
-        self.clock.call_later(self.config.delivery_delay, lambda: self.update_status(wamid, "delivered"))
-        if self.config.auto_read_delay is not None:
-            self.clock.call_later(self.config.auto_read_delay, lambda: self.update_status(wamid, "read"))
-
     # -- housekeeping -------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget everything except the configuration (and keep the same clock)."""
         self.clock.clear()
-        client = self.dispatcher.client
         self._init_state()
-        self.dispatcher.client = client

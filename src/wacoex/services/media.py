@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wacoex.errors import ProviderError
-from wacoex.services.ports import MediaSource, MediaStore, PendingMedia
+from wacoex.services.ports import MediaStore, PendingMedia
+from wacoex.services.provider_port import Provider
 
 log = logging.getLogger("wacoex.media")
 
@@ -55,12 +56,12 @@ class MediaFetcher:
     def __init__(
         self,
         store: MediaStore,
-        source: MediaSource,
+        provider: Provider,
         clock: Callable[[], int],
         retry: MediaRetry | None = None,
     ) -> None:
         self._store = store
-        self._source = source
+        self._provider = provider
         self._clock = clock
         self._retry = retry or MediaRetry()
 
@@ -81,10 +82,14 @@ class MediaFetcher:
             )
             return "failed"
         try:
-            data, mime = self._source.fetch(item.number, item.media_id)
+            data, mime = self._provider.fetch_media(item.number, item.media_id)
         except ProviderError as exc:
             if exc.retryable and item.attempts + 1 < self._retry.max_attempts:
-                next_at = self._clock() + self._retry.delay_ms(item.attempts)
+                # The provider's Retry-After, when it gave one, is a floor under our backoff.
+                after = exc.details.get("retry_after")
+                floor = int(after * 1000) if isinstance(after, int | float) else 0
+                wait = max(self._retry.delay_ms(item.attempts), floor)
+                next_at = self._clock() + wait
                 self._store.retry_later(item.message_id, exc.message, next_at)
                 return "deferred"
             self._store.mark(item.message_id, "failed", None, exc.message)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wacoex.domain.access import DEFAULT_WORKSPACE_ID, Role
+from wacoex.domain.costs import PricedMessage
 from wacoex.domain.events import DomainEvent
 from wacoex.domain.messages import MessageRow, StoredMessage
 
@@ -26,6 +27,7 @@ class NumberRef:
     # apply path never decrypts it). Left out of repr so that logging a number never logs it.
     access_token: str | None = field(default=None, repr=False)
     workspace_id: int = DEFAULT_WORKSPACE_ID
+    send_rate: float | None = None  # messages per second set for this number; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +266,6 @@ class PendingMedia:
     attempts: int = 0
 
 
-class MediaSource(Protocol):
-    """Downloads a media object by id from the number's provider (Meta Graph or 360dialog)."""
-
-    def fetch(self, number: NumberRef, media_id: str) -> tuple[bytes, str | None]: ...
-
-
 class MediaStore(Protocol):
     def pending(self, limit: int, now: int) -> list[PendingMedia]: ...
     def save(self, data: bytes, mime_type: str | None) -> str: ...
@@ -377,4 +373,25 @@ class Schema(Protocol):
     def require(self, *, current: bool = True) -> None:
         """Refuse (DatabaseUnavailable) a missing database or schema, creating nothing; with
         `current`, a schema older or newer than this version's too."""
+        ...
+
+
+# Costs (services/pricing.py).
+
+
+@dataclass(frozen=True, slots=True)
+class CostRows:
+    """What a period's costs are summed from: API messages with their `pricing`, and the free rest."""
+
+    priced: list[PricedMessage]
+    app_messages: int  # sent from the Business app: never billed
+    awaiting_pricing: int  # sent through the API, not failed, no status with `pricing` yet
+
+
+class CostStore(Protocol):
+    def cost_rows(
+        self, phone_number_id: str, *, since: int | None, until: int | None, workspace_id: int | None = None
+    ) -> CostRows | None:
+        """Messages of the number sent in [since, until) (epoch ms; None: unbounded); None if the
+        number is not registered (in `workspace_id`, when given). One read transaction."""
         ...

@@ -30,6 +30,7 @@ def number_ref(row: Row[Any], cipher: TokenCipher | None = None) -> NumberRef:
         state_changed_at=row.state_changed_at,
         access_token=cipher.decrypt(row.access_token) if cipher is not None else None,
         workspace_id=int(row.workspace_id),
+        send_rate=row.send_rate,
     )
 
 

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from wacoex import __version__
 from wacoex.bootstrap import Container, build
 from wacoex.config import Settings
-from wacoex.web import errors, webhooks
-from wacoex.web.api import v1
+from wacoex.web import errors, graph_proxy, webhooks
+from wacoex.web.api import costs, sending, v1
 
 
 def create_app(
@@ -30,11 +30,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         owned.writer.start()
+        owned.senders.start()  # this process sends: queued sends share the synchronous sends' pacer
         if run_worker:
             owned.workers.start()
         try:
             yield
         finally:
+            owned.senders.stop()  # lets the sends in flight finish
             owned.workers.stop()  # lets the round in flight finish
             owned.writer.stop()
 
@@ -51,6 +53,9 @@ def create_app(
     errors.install(app)
     app.include_router(webhooks.router)
     app.include_router(v1.router)
+    app.include_router(sending.router)
+    graph_proxy.install(app)
+    app.include_router(costs.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

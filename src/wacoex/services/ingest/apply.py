@@ -18,7 +18,7 @@ from wacoex.domain.facts import apply_units
 from wacoex.services.ingest.history import history_chunk, history_media
 from wacoex.services.ingest.identities import number_of
 from wacoex.services.ingest.lifecycle import account_event, contact_change
-from wacoex.services.ingest.messages import echo, inbound
+from wacoex.services.ingest.messages import echo, inbound, sent
 from wacoex.services.ingest.run import BatchCache, Outcome, Parsed, Run
 from wacoex.services.ingest.statuses import status_update
 from wacoex.services.ports import (
@@ -86,6 +86,18 @@ class Ingest:
                 self._apply_isolated(run, units[i], isolate)
         self._flush(run)
         return Outcome(facts=parsed.facts, waiting_for=sorted(run.waiting_for), resume_at=resume_at)
+
+    def record(self, repo: IngestRepository, facts: list[Any], at: int) -> None:
+        """Apply facts the gateway itself produced (messages it sent) in the caller's transaction.
+
+        They come with no webhook receipt; they are idempotent like every fact, so recording one
+        again (after a crash between the provider's answer and this) changes nothing.
+        """
+        receipt = Receipt(id=0, source="api", body=b"", attempts=0, received_at=at)
+        run = Run(repo=repo, receipt=receipt, now=at, fetch_media=False, cache=BatchCache())
+        for fact in facts:
+            self._apply_fact(run, fact)
+        self._flush(run)
 
     def _flush(self, run: Run) -> None:
         """Write what the units applied so far did to conversations, and their events."""
@@ -220,6 +232,7 @@ _NUMBERLESS: dict[type, Callable[[Run, Any], None]] = {
 HANDLERS: dict[type, Callable[[Run, NumberRef, Any], None]] = {
     f.InboundMessage: inbound,
     f.Echo: echo,
+    f.ApiSent: sent,
     f.StatusUpdate: status_update,
     f.HistoryChunk: history_chunk,
     f.HistoryMedia: history_media,

@@ -139,6 +139,29 @@ def echo(run: Run, number: NumberRef, e: f.Echo) -> None:
     store(run, number, [Prepared(row, live=True, echo=True, event=ev.MessageEcho)])
 
 
+def sent(run: Run, number: NumberRef, s: f.ApiSent) -> None:
+    """A message we sent through the API: outbound, origin `api`, `accepted` until its statuses come."""
+    if s.type in MUTATION_TYPES:
+        mutate(run, number, s.type, s.content, s.wamid, s.timestamp_ms, by="business")
+        return
+    conv = conversation(run, number, wa_id=s.to, user_id=s.to_user_id, at=s.timestamp_ms)
+    if conv is None:
+        record_own_number(run, number, s.source.field, s.raw)
+        return
+    row = base_row(run, number, s)
+    row.update(
+        occurred_at=s.timestamp_ms,
+        note=None,
+        conversation_id=conv,
+        direction=Direction.OUTBOUND,
+        origin=Origin.API,
+        status=MessageStatus.ACCEPTED,
+        status_at=s.timestamp_ms,
+        reply_to=s.reply_to,
+    )
+    store(run, number, [Prepared(row, live=True, event=ev.MessageSent)])
+
+
 def store(run: Run, number: NumberRef, prepared: list[Prepared]) -> int:
     """Insert new messages in bulk, fill placeholders, ignore duplicates. Returns how many were new."""
     unique: dict[str, Prepared] = {}
