@@ -62,6 +62,10 @@ def test_the_key_that_encrypts_tokens_at_rest_is_long_and_the_previous_ones_a_li
     )
     monkeypatch.setenv("WACOEX_PREVIOUS_SECRET_KEYS", "older-key, oldest-key")
     assert load_settings().previous_secret_keys == ["older-key", "oldest-key"]
+    keys = Settings(**{**STRONG, "previous_secret_keys": ["o" * 32]})
+    assert "e" * 32 not in repr(keys)  # keys never appear where settings are logged
+    assert "o" * 32 not in repr(keys)
+    assert "k" * 16 not in repr(keys)
     monkeypatch.setenv("WACOEX_PREVIOUS_SECRET_KEYS", '["a", " "]')
     with pytest.raises(ConfigError, match="WACOEX_PREVIOUS_SECRET_KEYS: contains an empty secret"):
         load_settings()

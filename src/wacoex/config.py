@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     dialog360_webhook_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dialog360_header_name: str = "x-wacoex-token"
     dialog360_header_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    admin_api_key: str = DEV_ADMIN_KEY
+    admin_api_key: str = Field(default=DEV_ADMIN_KEY, repr=False)  # keys never appear in a repr or a log
     graph_base_url: str = "https://graph.facebook.com/v23.0"
     dialog360_base_url: str = "https://waba-v2.360dialog.io"
     max_webhook_bytes: int = MAX_WEBHOOK_BYTES
@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     max_unknown_per_receipt: int = Field(default=100, ge=1, le=100_000)
     # Encrypts provider tokens at rest (docs/configuration.md, "Secrets at rest"); the previous keys
     # still decrypt, until `wacoex numbers reencrypt` has moved every token to the current one.
-    secret_key: str = DEV_SECRET_KEY
-    previous_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    secret_key: str = Field(default=DEV_SECRET_KEY, repr=False)
+    previous_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     # Sending (docs/api.md, "Sending"): the provider's timeouts, the per-number token bucket, pacing
     # per recipient, how long a synchronous send may wait for its turn, retries of what certainly
     # did not leave, and how long an owner's echo from the phone pauses the bots.

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from wacoex.cli.common import ConfigOpt, DbOpt, DevOpt, console, settings_for
+from wacoex.domain.access import DEFAULT_WORKSPACE_ID
 
 numbers_app = typer.Typer(help="Numbers the gateway serves.", no_args_is_help=True)
 
@@ -69,7 +70,7 @@ def numbers_list(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     with admin(settings_for(config, database_url, dev=True), read_only=True) as operator:
         rows = operator.numbers()
     # The workspace column only once there is more than one: a single-workspace install never names one.
-    several = any(r.workspace_id != 1 for r in rows)
+    several = any(r.workspace_id != DEFAULT_WORKSPACE_ID for r in rows)
     columns = ["phone_number_id", "display", "waba_id", "provider", "coex", "state", "history"]
     table = Table(*columns, *(["workspace"] if several else []))
     for r in rows:

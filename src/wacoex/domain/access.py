@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Workspace 1, "default", exists in every database (migration 0009): a number registered or a key
+# created without naming a workspace belongs to it, so a single-workspace install never names one.
+DEFAULT_WORKSPACE_ID = 1
+
 
 class Role(StrEnum):
     ADMIN = "admin"  # everything in its workspace, including keys and numbers

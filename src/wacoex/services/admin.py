@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from wacoex.domain.access import Role
+from wacoex.domain.access import DEFAULT_WORKSPACE_ID, Role
 from wacoex.errors import InvalidInput
 from wacoex.services.notify import Notifier
 from wacoex.services.ports import AdminStore, ApiKeyInfo, NumberInfo, NumberRef, ReceiptInfo, WorkspaceInfo
 from wacoex.services.receipts import BatchResult
-
-DEFAULT_WORKSPACE_ID = 1  # "default", created with the schema (migration 0009)
 
 
 class Admin:

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wacoex.domain.access import Role
+from wacoex.domain.access import DEFAULT_WORKSPACE_ID, Role
 from wacoex.domain.costs import PricedMessage
 from wacoex.domain.events import DomainEvent
 from wacoex.domain.messages import MessageRow, StoredMessage
@@ -26,7 +26,7 @@ class NumberRef:
     # The provider token (Meta) or API key (360dialog), decrypted; None where it was not read (the
     # apply path never decrypts it). Left out of repr so that logging a number never logs it.
     access_token: str | None = field(default=None, repr=False)
-    workspace_id: int = 1
+    workspace_id: int = DEFAULT_WORKSPACE_ID
     send_rate: float | None = None  # messages per second set for this number; None: the default
 
 
@@ -286,7 +286,7 @@ class NumberInfo:
     state: str
     state_reason: str | None
     history_state: str
-    workspace_id: int = 1
+    workspace_id: int = DEFAULT_WORKSPACE_ID
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

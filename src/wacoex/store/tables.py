@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from wacoex.domain import limits
+from wacoex.domain.access import DEFAULT_WORKSPACE_ID as DEFAULT_WORKSPACE_ID
 
 metadata = sa.MetaData(
     naming_convention={
@@ -28,8 +29,6 @@ workspaces = sa.Table(
     sa.Column("name", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
-
-DEFAULT_WORKSPACE_ID = 1
 
 numbers = sa.Table(
     "numbers",
