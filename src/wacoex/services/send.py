@@ -485,6 +485,12 @@ class Sender:
         number.require_credentials()
         return self._provider.mark_read(number.ref, body)
 
+    def sends(
+        self, who: Principal, state: SendState | None, before_id: int | None, limit: int
+    ) -> list[SendRecord]:
+        """The caller's workspace's sends, newest first: `ambiguous` ones are for an operator to decide."""
+        return self._store.page(who.workspace_id, state, before_id, limit)
+
     def get(self, who: Principal, send_id: int) -> SendRecord:
         rec = self._store.get(send_id)
         if rec is None or not who.sees(rec.workspace_id):

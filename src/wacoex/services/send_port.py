@@ -112,6 +112,12 @@ class SendStore(Protocol):
         """Sends in `state` not touched since `before`."""
         ...
 
+    def page(
+        self, workspace_id: int | None, state: SendState | None, before_id: int | None, limit: int
+    ) -> list[SendRecord]:
+        """Sends newest first (of one workspace, or every one with None), in `state` if given."""
+        ...
+
     def unreconciled(self, since: int, limit: int) -> list[SendRecord]:
         """Ambiguous sends created since `since` that no status has matched yet (newest first)."""
         ...

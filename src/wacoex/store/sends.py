@@ -118,6 +118,19 @@ class SqlSendStore:
             ).all()
         return [_record(r) for r in rows]
 
+    def page(
+        self, workspace_id: int | None, state: SendState | None, before_id: int | None, limit: int
+    ) -> list[SendRecord]:
+        q = sa.select(sends).order_by(sends.c.id.desc()).limit(limit)
+        if workspace_id is not None:
+            q = q.where(sends.c.workspace_id == workspace_id)
+        if state is not None:
+            q = q.where(sends.c.state == state.value)
+        if before_id is not None:
+            q = q.where(sends.c.id < before_id)
+        with self._read.connect() as conn:
+            return [_record(r) for r in conn.execute(q).all()]
+
     def unreconciled(self, since: int, limit: int) -> list[SendRecord]:
         with self._engine.connect() as conn:
             rows = conn.execute(
