@@ -111,6 +111,7 @@ def servers(work: Path, engine: str, numbers: int) -> Iterator[tuple[str, str, d
             gateway = common.Server(cmd, env, gw_port, "/healthz", work / "gateway.log")
             gateway.start()
             try:
+                env["_GATEWAY_PID"], env["_EMULATOR_PID"] = str(gateway.pid), str(emulator.pid)
                 yield gw_url, emu_url, env
             finally:
                 gateway.stop()
@@ -215,7 +216,15 @@ def run(args: argparse.Namespace) -> common.Results:
             )
             results.add("pacing: 130429 answered by the emulator", f"{refused}", "0", refused == 0)
 
-            # 2. aggregate across numbers
+            # 2. aggregate across numbers, with the CPU each process used
+            gateway_pid, emulator_pid = int(_env["_GATEWAY_PID"]), int(_env["_EMULATOR_PID"])
+            worker_pids = common.children(gateway_pid)
+
+            def cpu() -> tuple[float, float, float]:
+                worker = sum(common.process_seconds(p) for p in worker_pids)
+                return common.process_seconds(gateway_pid), worker, common.process_seconds(emulator_pid)
+
+            cpu_before, busy_before = cpu(), common._busy_seconds()
             before = len(accepted(emu_url))
             total = args.numbers * args.per_number
             start = time.monotonic()
@@ -225,6 +234,13 @@ def run(args: argparse.Namespace) -> common.Results:
             queued_in = time.monotonic() - start
             end = wait_accepted(emu_url, before + total, timeout=total / 50 + 120)
             rate = total / (end - start)
+            spent = [after - was for after, was in zip(cpu(), cpu_before, strict=True)]
+            machine = common._busy_seconds() - busy_before
+            results.notes.append(
+                f"aggregate: {end - start:.1f} s wall; CPU seconds: gateway {spent[0]:.1f}, its worker child "
+                f"{spent[1]:.1f}, emulator {spent[2]:.1f}, whole machine {machine:.1f} of "
+                f"{2 * (end - start):.1f} available on 2 cores"
+            )
             results.add(
                 f"aggregate: {total} queued sends over {args.numbers} numbers",
                 f"{rate:,.0f}/s (queueing alone {total / queued_in:,.0f}/s)",
