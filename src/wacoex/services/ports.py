@@ -204,7 +204,29 @@ class IngestRepository(Protocol):
         applied: bool,
         raw: Any,
         at: int,
-    ) -> bool: ...
+    ) -> int | None:
+        """Keep the event; its id, or None for a duplicate (same number, event and time)."""
+        ...
+
+    def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
+        """Resolve the number's open alerts of `kinds` opened at or before `at`."""
+        ...
+
+    def open_alert(
+        self,
+        number_id: int,
+        *,
+        kind: str,
+        severity: str,
+        message: str,
+        details: Any,
+        opened_at: int,
+        source_event_id: int | None,
+        at: int,
+    ) -> bool:
+        """Record an alert; whether it is open (not already superseded by a newer one of its kind)."""
+        ...
+
     def apply_book_entry(
         self,
         number_id: int,
