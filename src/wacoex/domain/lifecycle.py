@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# A number's last webhook is kept to the minute: marking every webhook would rewrite the number's row
+# each time, and the workers applying its webhooks would wait on one another for it.
+WEBHOOK_SEEN_GRAIN_MS = 60_000
+
 
 class NumberState(StrEnum):
     CONNECTED = "connected"
@@ -112,3 +116,11 @@ def explain_state(state: str, reason: str | None, initiated_by: str | None) -> s
             "is onboarded again."
         )
     return f"In the unknown state {state!r}."
+
+
+HISTORY_EXPLAINED: dict[str, str] = {
+    HistoryState.NONE: "No history received: not requested yet, or Meta has not sent any.",
+    HistoryState.IN_PROGRESS: "The app's chat history is being imported.",
+    HistoryState.COMPLETE: "The app's chat history was imported.",
+    HistoryState.DECLINED: "The owner declined to share the app's chat history (error 2593109).",
+}

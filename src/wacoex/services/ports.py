@@ -28,6 +28,7 @@ class NumberRef:
     access_token: str | None = field(default=None, repr=False)
     workspace_id: int = DEFAULT_WORKSPACE_ID
     send_rate: float | None = None  # messages per second set for this number; None: the default
+    last_webhook_at: int | None = None  # when a webhook about it was last received (to the minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,11 @@ class IngestRepository(Protocol):
         at: int,
     ) -> int | None:
         """Keep the event; its id, or None for a duplicate (same number, event and time)."""
+        ...
+
+    def mark_webhook_seen(self, number_id: int, at: int) -> None:
+        """A webhook about the number was received at `at` (kept to the minute: at most one write a
+        minute per number)."""
         ...
 
     def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wacoex.domain.ids import phone_key
+from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
 from wacoex.services.ports import NumberRef
 from wacoex.store.dialect import insert_ignore
 from wacoex.store.numbers import number_ref
@@ -133,6 +134,17 @@ class SqlNumberRecords:
         )
         row = result.first()
         return None if row is None else int(row.id)
+
+    def mark_webhook_seen(self, number_id: int, at: int) -> None:
+        c = numbers.c
+        self.conn.execute(
+            numbers.update()
+            .where(
+                c.id == number_id,
+                sa.or_(c.last_webhook_at.is_(None), c.last_webhook_at <= at - WEBHOOK_SEEN_GRAIN_MS),
+            )
+            .values(last_webhook_at=at)
+        )
 
     def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
         """Resolve the number's open alerts of `kinds` opened at or before `at` (a newer one stays)."""

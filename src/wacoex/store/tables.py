@@ -52,6 +52,8 @@ numbers = sa.Table(
     sa.Column("workspace_id", sa.BigInteger, nullable=False, server_default=str(DEFAULT_WORKSPACE_ID)),
     # Sends per second for this number; NULL: the settings' default for coexistence or other numbers.
     sa.Column("send_rate", sa.Float),
+    # When a webhook about the number was last received, to the minute (migration 0011).
+    sa.Column("last_webhook_at", sa.BigInteger),
     sa.Index("ix_numbers_workspace", "workspace_id"),
     # One number per display number: webhooks and history are matched by it too (migration 0006).
     sa.Index("uq_numbers_display_phone_number", "display_phone_number", unique=True),

@@ -8,7 +8,7 @@ from wacoex.domain.alerts import account_alert
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.ids import digits, same_number
 from wacoex.domain.lifecycle import NumberState, next_state
-from wacoex.services.ingest.run import Run, record_own_number
+from wacoex.services.ingest.run import Run, record_own_number, webhook_seen
 from wacoex.services.ports import EventRow, NumberRef
 
 
@@ -64,6 +64,7 @@ def account_event(run: Run, a: f.AccountEvent) -> None:
         return
     occurred = (a.timestamp * 1000) if a.timestamp is not None else run.receipt.received_at
     for number in targets:
+        webhook_seen(run, number)
         new_state = next_state(a.event, occurred, number.state_changed_at)
         event_id = run.repo.record_account_event(
             number.id,

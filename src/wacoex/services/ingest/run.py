@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wacoex.domain import events as ev
+from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
 from wacoex.services.ports import ConversationDelta, EventRow, IngestRepository, NumberRef, Receipt
 
 
@@ -47,9 +48,11 @@ class BatchCache:
     conversations: dict[tuple[int, int], int] = field(default_factory=dict)
     # (number, wa_id, user_id) -> the conversation (None for the business's own number)
     identities: dict[tuple[int, str | None, str | None], int | None] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)  # numbers marked as heard from in this batch
 
     def clear(self) -> None:
         self.numbers.clear()
+        self.seen.clear()
         self.contacts.clear()
         self.conversations.clear()
         self.identities.clear()
@@ -73,6 +76,16 @@ class Run:
         if d is None:
             d = self.deltas[conversation_id] = ConversationDelta()
         return d
+
+
+def webhook_seen(run: Run, number: NumberRef) -> None:
+    """Note that a webhook about `number` arrived (not for facts the gateway produced itself)."""
+    if run.receipt.id == 0 or number.id in run.cache.seen:
+        return
+    run.cache.seen.add(number.id)
+    at = run.receipt.received_at
+    if number.last_webhook_at is None or at - number.last_webhook_at >= WEBHOOK_SEEN_GRAIN_MS:
+        run.repo.mark_webhook_seen(number.id, at)
 
 
 def record_own_number(run: Run, number: NumberRef, field_: str, raw: Any) -> None:

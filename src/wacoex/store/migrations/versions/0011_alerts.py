@@ -5,7 +5,8 @@ Revision ID: 0011
 Revises: 0009
 Create Date: 2026-12-02 09:00:00
 
-A new table only; nothing existing changes.
+A new table, and `numbers.last_webhook_at` (when a webhook about the number was last received, to
+the minute), added as a column (ALTER TABLE ADD COLUMN on SQLite too).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_event_id", name="uq_alerts_source_event_id"),
     )
     op.create_index("ix_alerts_number_open", "alerts", ["number_id", "resolved_at"])
+    op.add_column("numbers", sa.Column("last_webhook_at", sa.BigInteger))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("numbers") as batch:
+        batch.drop_column("last_webhook_at")
     op.drop_index("ix_alerts_number_open", table_name="alerts")
     op.drop_table("alerts")
