@@ -52,8 +52,8 @@ def test_alerts_supersede_by_kind_and_resolve_only_what_is_older(db_url: str) ->
                 ("account_disabled", 100, 300),
                 ("connection", 500, None),
             ]
-            records.mark_webhook_seen(ref.id, 1_000_000)
-            records.mark_webhook_seen(ref.id, 1_030_000)  # within the minute: unchanged
+            assert records.mark_webhook_seen(ref.id, 1_000_000)
+            assert not records.mark_webhook_seen(ref.id, 1_030_000)  # within the minute: unchanged
             assert conn.execute(sa.text("SELECT last_webhook_at FROM numbers")).scalar() == 1_000_000
             records.mark_webhook_seen(ref.id, 1_060_000)
             records.mark_webhook_seen(ref.id, 500_000)  # a replay of an old receipt never goes back

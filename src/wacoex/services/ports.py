@@ -209,9 +209,9 @@ class IngestRepository(Protocol):
         """Keep the event; its id, or None for a duplicate (same number, event and time)."""
         ...
 
-    def mark_webhook_seen(self, number_id: int, at: int) -> None:
-        """A webhook about the number was received at `at` (kept to the minute: at most one write a
-        minute per number)."""
+    def mark_webhook_seen(self, number_id: int, at: int) -> bool:
+        """A webhook about the number was received at `at`, kept to the minute: written only when the
+        stored time is a minute or more older; whether it was written."""
         ...
 
     def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:

@@ -135,16 +135,18 @@ class SqlNumberRecords:
         row = result.first()
         return None if row is None else int(row.id)
 
-    def mark_webhook_seen(self, number_id: int, at: int) -> None:
+    def mark_webhook_seen(self, number_id: int, at: int) -> bool:
         c = numbers.c
-        self.conn.execute(
+        result = self.conn.execute(
             numbers.update()
             .where(
                 c.id == number_id,
                 sa.or_(c.last_webhook_at.is_(None), c.last_webhook_at <= at - WEBHOOK_SEEN_GRAIN_MS),
             )
             .values(last_webhook_at=at)
+            .returning(c.id)
         )
+        return result.first() is not None
 
     def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
         """Resolve the number's open alerts of `kinds` opened at or before `at` (a newer one stays)."""

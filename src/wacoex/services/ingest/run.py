@@ -48,7 +48,7 @@ class BatchCache:
     conversations: dict[tuple[int, int], int] = field(default_factory=dict)
     # (number, wa_id, user_id) -> the conversation (None for the business's own number)
     identities: dict[tuple[int, str | None, str | None], int | None] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)  # numbers marked as heard from in this batch
+    seen: dict[int, int] = field(default_factory=dict)  # number -> the last webhook time marked in this batch
 
     def clear(self) -> None:
         self.numbers.clear()
@@ -80,12 +80,16 @@ class Run:
 
 def webhook_seen(run: Run, number: NumberRef) -> None:
     """Note that a webhook about `number` arrived (not for facts the gateway produced itself)."""
-    if run.receipt.id == 0 or number.id in run.cache.seen:
+    if run.receipt.id == 0:
         return
-    run.cache.seen.add(number.id)
     at = run.receipt.received_at
-    if number.last_webhook_at is None or at - number.last_webhook_at >= WEBHOOK_SEEN_GRAIN_MS:
-        run.repo.mark_webhook_seen(number.id, at)
+    # The newest mark known (the number as read, or marked since in this batch): within the grain of
+    # it, the store would change nothing, so no statement is sent.
+    known = max(number.last_webhook_at or 0, run.cache.seen.get(number.id, 0))
+    if known and at - known < WEBHOOK_SEEN_GRAIN_MS:
+        return
+    if run.repo.mark_webhook_seen(number.id, at):
+        run.cache.seen[number.id] = at
 
 
 def record_own_number(run: Run, number: NumberRef, field_: str, raw: Any) -> None:
