@@ -26,7 +26,7 @@ from wacoex.services.provider_port import Provider
 from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.services.send import Estimator, Sender, SendPolicy
-from wacoex.services.send_port import SendingNumber
+from wacoex.services.send_port import SendingNumber, SentMark
 from wacoex.services.takeover import TakeoverEvents, Takeovers
 from wacoex.services.templates import Templates
 from wacoex.services.throttle import Throttle, send_rate
@@ -44,7 +44,7 @@ from wacoex.store.rate_card import load_rate_card
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
 from wacoex.store.receipts import sql_receipt_peek
-from wacoex.store.sends import SqlSendStore
+from wacoex.store.sends import SqlSendStore, mark_sent
 from wacoex.store.takeover import SqlTakeoverStore
 from wacoex.store.templates import SqlTemplateStore
 from wacoex.store.token_cipher import TokenCipher
@@ -217,9 +217,11 @@ def _sending(
     templates = Templates(SqlTemplateStore(engine), provider, clock)
     uow = sql_unit_of_work(engine, priority)
 
-    def record(facts: list[Any], at: int) -> None:
+    def record(facts: list[Any], at: int, mark: SentMark) -> None:
+        # One transaction (one commit) for the message, its conversation and the send's own row.
         with uow() as tx:
             ingest.record(tx.repo, facts, at)
+            mark_sent(tx.conn, mark)
 
     wake = Wakeup()
     policy = SendPolicy(

@@ -95,3 +95,14 @@ def test_recipients_at_rest_are_forgotten() -> None:
         pacer.take(i, 0.0)
     pacer.take("late", 10.0)  # the 1024th recipient: a sweep
     assert len(pacer) == 1
+
+
+def test_a_send_counts_from_its_answer_so_the_limit_holds_on_the_providers_clock() -> None:
+    window = SendWindow(2, 1.0)
+    first = window.take(window.next_slot(0.0))
+    window.take(window.next_slot(0.0))
+    assert window.next_slot(0.0) == 1.0  # counted from the slots
+    window.settle(first, 0.3)  # the first send's answer came back 300 ms after it left
+    assert window.next_slot(0.0) == 1.3  # the third leaves a second after the provider surely had it
+    window.settle(12345, 9.0)  # a ticket no longer in the log changes nothing
+    assert window.next_slot(0.0) == 1.3

@@ -328,6 +328,8 @@ def test_a_timeout_after_the_request_left_is_ambiguous_never_resent_and_reconcil
     assert lost.status_code == 504, lost.text
     assert lost.json()["error"]["code"] == "ambiguous"
     send_id = lost.json()["error"]["details"]["send"]["id"]
+    listed = rig.gw.get("/api/v1/sends", params={"state": "ambiguous"}).json()["items"]
+    assert [item["id"] for item in listed] == [send_id]  # for an operator to see
     assert len(rig.sent_by_api(ANA)) == 1  # it did arrive, once
     time.sleep(2.5)  # until long after the held answer: nothing was sent again
     assert len(rig.sent_by_api(ANA)) == 1

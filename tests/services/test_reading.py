@@ -21,9 +21,15 @@ NOW = 1_750_000_000_000
 class FakeReadStore:
     def __init__(self) -> None:
         self.conversations = [
-            SimpleNamespace(id=1, last_customer_at=NOW - 1000),
-            SimpleNamespace(id=2, last_customer_at=NOW - WINDOW_MS - 1),
-            SimpleNamespace(id=3, last_customer_at=None),
+            SimpleNamespace(id=1, last_customer_at=NOW - 1000, window_closed_at=None, fep_expires_at=None),
+            SimpleNamespace(
+                id=2, last_customer_at=NOW - WINDOW_MS - 1, window_closed_at=None, fep_expires_at=None
+            ),
+            SimpleNamespace(id=3, last_customer_at=None, window_closed_at=None, fep_expires_at=None),
+            # A send refused with 131047 after the customer wrote: closed, whatever our clock says.
+            SimpleNamespace(
+                id=4, last_customer_at=NOW - 1000, window_closed_at=NOW - 10, fep_expires_at=None
+            ),
         ]
         self.replayed: list[int] = []
         self.asked: list[int | None] = []  # the workspace of every read
@@ -75,7 +81,12 @@ def _reading(store: FakeReadStore, woken: list[bool]) -> Reading:
 
 def test_each_conversation_comes_with_its_window_judged_at_the_clocks_now() -> None:
     got = _reading(FakeReadStore(), []).conversations(GATEWAY_ADMIN, "pn", limit=10, after=None)
-    assert [(r.id, open_) for r, open_ in got] == [(1, True), (2, False), (3, False)]
+    assert [(r.id, w.open, w.reason.value) for r, w in got] == [
+        (1, True, "customer_message"),
+        (2, False, "expired"),
+        (3, False, "never_opened"),
+        (4, False, "closed_by_provider"),
+    ]
 
 
 def test_what_does_not_exist_is_not_found_by_name() -> None:

@@ -23,7 +23,7 @@ import logging
 import mimetypes
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
@@ -45,6 +45,7 @@ from wacoex.services.send_port import (
     SendRecord,
     SendState,
     SendStore,
+    SentMark,
 )
 from wacoex.services.templates import Templates
 
@@ -75,8 +76,9 @@ class Pacer(Protocol):
     def penalize_pair(self, number_key: str, recipient: str, seconds: float) -> None: ...
 
 
-# Facts the gateway produced (messages it sent), applied to the record in one transaction.
-Recorder = Callable[[list[Any], int], None]
+# Facts the gateway produced (messages it sent), applied to the record in one transaction with the
+# send's own row (SendStore.mark_sent).
+Recorder = Callable[[list[Any], int, SentMark], None]
 # (number, recipient, template category or None, free entry point open, window open) -> (category,
 # estimated cost, currency), or None when no estimate is possible.
 Estimator = Callable[
@@ -337,12 +339,20 @@ class Sender:
             graph_code=None,
             error_message=None,
         )
-        self._store.update(rec.id, values)
-        self.record_sent(self._store.get(rec.id) or rec, number)
+        sent = replace(rec, state=SendState.SENT, wamid=accepted.wamid, wa_id=accepted.wa_id, sent_at=now)
+        if not self.record_sent(sent, number, values):
+            # The answer is what matters: keep it; the delivery engine records the message later.
+            self._store.update(rec.id, values)
         return self._store.get(rec.id) or rec
 
-    def record_sent(self, rec: SendRecord, number: SendingNumber) -> None:
-        """Put a sent message into the record (idempotent), and what sending it did to its chat."""
+    def record_sent(
+        self, rec: SendRecord, number: SendingNumber, values: dict[str, Any] | None = None
+    ) -> bool:
+        """Put a sent message into the record (idempotent) in one transaction with the send's own row
+        (`values`, plus the message and conversation it became) and what sending it did to its chat.
+
+        Whether it was recorded; if not, the send is left for the delivery engine's next sweep.
+        """
         assert rec.wamid is not None
         content = rec.body.get(rec.type)
         text = self._template_text(number, rec) if rec.type == "template" else _text_of(rec, content)
@@ -360,28 +370,21 @@ class Sender:
             reply_to=context.get("message_id") if isinstance(context, dict) else None,
             raw=rec.body,
         )
+        mark = SentMark(send_id=rec.id, number_id=number.ref.id, wamid=rec.wamid, values=values or {})
         for attempt in range(RECORD_TRIES):
             try:
-                self._record([fact], self._clock())
-                break
+                self._record([fact], self._clock(), mark)
+                return True
             except Exception:
                 # Most often its status webhook, applied at the same moment, created the contact or
-                # the placeholder first: the next try reads it. The send stands either way; the
-                # delivery engine records it on a later sweep if every try fails.
+                # the placeholder first: the next try reads it.
                 if attempt == RECORD_TRIES - 1:
                     log.exception(
                         "send %s: recording %s failed; it will be recorded later", rec.id, rec.wamid
                     )
-                    return
+                    return False
                 time.sleep(0.01 * (attempt + 1))
-        message_id = self._store.message_id(number.ref.id, rec.wamid)
-        times = self._store.conversation_times(number.ref.id, rec.wa_id or rec.to_input)
-        self._store.update(rec.id, {"message_id": message_id, "conversation_id": times.id})
-        if times.id is not None:
-            fep = free_entry_point_opens(times.last_referral_at, rec.sent_at or self._clock())
-            current = times.fep_expires_at
-            if fep is not None and (current is None or current < (times.last_referral_at or 0)):
-                self._store.set_conversation(times.id, {"fep_expires_at": fep})
+        return False
 
     def _template_text(self, number: SendingNumber, rec: SendRecord) -> str | None:
         """The template's body as the customer reads it, parameters filled in."""
@@ -484,6 +487,12 @@ class Sender:
             raise InvalidInput("message_id is required")
         number.require_credentials()
         return self._provider.mark_read(number.ref, body)
+
+    def sends(
+        self, who: Principal, state: SendState | None, before_id: int | None, limit: int
+    ) -> list[SendRecord]:
+        """The caller's workspace's sends, newest first: `ambiguous` ones are for an operator to decide."""
+        return self._store.page(who.workspace_id, state, before_id, limit)
 
     def get(self, who: Principal, send_id: int) -> SendRecord:
         rec = self._store.get(send_id)

@@ -55,6 +55,17 @@ class SendRecord:
     sent_at: int | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentMark:
+    """What to write on the send's row in the transaction that records its message: `values`, and the
+    message and conversation it became."""
+
+    send_id: int
+    number_id: int
+    wamid: str
+    values: dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class SendingNumber:
     """A number as sending sees it: the provider's reference, its workspace and its rate."""
@@ -110,6 +121,12 @@ class SendStore(Protocol):
 
     def stuck(self, state: SendState, before: int, limit: int) -> list[SendRecord]:
         """Sends in `state` not touched since `before`."""
+        ...
+
+    def page(
+        self, workspace_id: int | None, state: SendState | None, before_id: int | None, limit: int
+    ) -> list[SendRecord]:
+        """Sends newest first (of one workspace, or every one with None), in `state` if given."""
         ...
 
     def unreconciled(self, since: int, limit: int) -> list[SendRecord]:

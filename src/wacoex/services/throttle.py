@@ -17,9 +17,9 @@ from wacoex.domain.throttle import PairPacer, SendWindow
 from wacoex.errors import Refused
 from wacoex.services.ports import NumberRef
 
-# Added to the one-second window and to the pair interval: a send paced exactly at the boundary can
-# reach the provider a few milliseconds early (scheduling, network) and count in the window before.
-# 20 ms keeps ≥ 98% of the rate (19.6/s of 20).
+# Added to the pair interval: a send paced exactly at the boundary can reach the provider a few
+# milliseconds early (scheduling, network) and count in the interval before. The number's window needs
+# none: a send counts there from its answer (`settle`), which is never before the provider had it.
 JITTER_MARGIN_SECONDS = 0.02
 
 
@@ -54,7 +54,7 @@ class Throttle:
     ) -> None:
         self._pair_interval = pair_interval + margin if pair_interval > 0 else 0.0
         self._pair_burst = pair_burst
-        self._window = 1.0 + margin
+        self._window = 1.0
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()

@@ -10,8 +10,9 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from wacoex.domain.enums import Direction, Origin
 from wacoex.domain.ids import is_bsuid, phone_key
+from wacoex.domain.window import free_entry_point_opens
 from wacoex.errors import Conflict
-from wacoex.services.send_port import ConversationTimes, SendingNumber, SendRecord, SendState
+from wacoex.services.send_port import ConversationTimes, SendingNumber, SendRecord, SendState, SentMark
 from wacoex.store.numbers import number_ref
 from wacoex.store.tables import contact_aliases, contacts, conversations, messages, numbers, sends
 from wacoex.store.token_cipher import TokenCipher
@@ -117,6 +118,19 @@ class SqlSendStore:
                 .limit(limit)
             ).all()
         return [_record(r) for r in rows]
+
+    def page(
+        self, workspace_id: int | None, state: SendState | None, before_id: int | None, limit: int
+    ) -> list[SendRecord]:
+        q = sa.select(sends).order_by(sends.c.id.desc()).limit(limit)
+        if workspace_id is not None:
+            q = q.where(sends.c.workspace_id == workspace_id)
+        if state is not None:
+            q = q.where(sends.c.state == state.value)
+        if before_id is not None:
+            q = q.where(sends.c.id < before_id)
+        with self._read.connect() as conn:
+            return [_record(r) for r in conn.execute(q).all()]
 
     def unreconciled(self, since: int, limit: int) -> list[SendRecord]:
         with self._engine.connect() as conn:
@@ -241,3 +255,39 @@ def _times(conn: Connection, row: Any) -> ConversationTimes:
         takeover_released_at=row.takeover_released_at,
         last_referral_at=referral_at,
     )
+
+
+def mark_sent(conn: Connection, mark: SentMark) -> None:
+    """In the transaction that recorded a sent message: the send's row, and the free entry point.
+
+    The send gets `mark.values` and the message and conversation its wamid became. Answering a
+    click-to-WhatsApp customer within 24 h of their ad message opens the 72 h free entry point
+    (domain.window), unless one is already open for that message.
+    """
+    found = conn.execute(
+        sa.select(messages.c.id, messages.c.conversation_id, messages.c.occurred_at).where(
+            messages.c.number_id == mark.number_id, messages.c.wamid == mark.wamid
+        )
+    ).first()
+    values = dict(mark.values)
+    if found is not None:
+        values.update(message_id=found.id, conversation_id=found.conversation_id)
+    if values:
+        conn.execute(sends.update().where(sends.c.id == mark.send_id).values(**values))
+    if found is None or found.conversation_id is None or found.occurred_at is None:
+        return
+    row = conn.execute(_base_times(found.conversation_id)).first()
+    times = _times(conn, row)
+    fep = free_entry_point_opens(times.last_referral_at, found.occurred_at)
+    if fep is not None and (
+        times.fep_expires_at is None or times.fep_expires_at < (times.last_referral_at or 0)
+    ):
+        conn.execute(
+            conversations.update()
+            .where(conversations.c.id == found.conversation_id)
+            .values(fep_expires_at=fep)
+        )
+
+
+def _base_times(conversation_id: int) -> Any:
+    return sa.select(*_TIMES).where(conversations.c.id == conversation_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Header, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Header, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
@@ -15,8 +15,9 @@ from wacoex.domain.outbound import from_api
 from wacoex.services.send import MEDIA_MAX_BYTES
 from wacoex.services.send_port import SendRecord, SendState
 from wacoex.services.takeover import MAX_TAKE_MINUTES, ConversationControl
+from wacoex.web.api.cursor import BY_ID
 from wacoex.web.api.models import ErrorBody, iso
-from wacoex.web.api.params import id_path, pnid_path
+from wacoex.web.api.params import cursor_query, id_path, limit_query, pnid_path
 from wacoex.web.api.send_models import SendRequest
 from wacoex.web.deps import Caller, container
 from wacoex.web.errors import body as error_body
@@ -142,6 +143,19 @@ def send_message(
     out = from_api(body)
     rec = c.sender.send(who, phone_number_id, out, route="api", idempotency_key=key, queue=queue)
     return send_answer(rec)
+
+
+@router.get("/sends", summary="Sends, newest first (?state=ambiguous: the ones an operator must decide)")
+def list_sends(
+    state: SendState | None = Query(None, description="only sends in this state"),
+    limit: int = limit_query(),
+    cursor_: str = cursor_query(BY_ID),
+    who: Principal = Caller,
+    c: Container = Depends(container),
+) -> dict[str, Any]:
+    after = BY_ID.decode(cursor_)
+    rows = c.sender.sends(who, state, after[0] if after else None, limit + 1)
+    return {"items": [send_view(r) for r in rows[:limit]], "next_cursor": BY_ID.next_page(rows, limit, "id")}
 
 
 @router.get("/sends/{send_id}", summary="A send: its state, wamid or error")

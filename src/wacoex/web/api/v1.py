@@ -16,6 +16,7 @@ from wacoex.services.reading_port import Record
 from wacoex.web.api import models
 from wacoex.web.api.cursor import BY_ID, BY_TIME_ID, BY_TIME_WAMID, Shape
 from wacoex.web.api.models import ReceiptState, at, iso
+from wacoex.web.api.params import cursor_query, limit_query
 from wacoex.web.api.params import id_path as _id
 from wacoex.web.api.params import pnid_path as _pnid
 from wacoex.web.deps import Caller, container, require_api_key
@@ -34,18 +35,11 @@ _ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["v1"], responses=_ERRORS)
 
-Limit = Query(50, ge=1, le=500)
+Limit = limit_query()
 
 
 def _cursor(shape: Shape) -> Any:
-    # The pattern is checked by Shape.decode (one message for every malformed cursor); OpenAPI
-    # carries it so that every string a client can build from the document is a valid cursor.
-    return Query(
-        "",
-        alias="cursor",
-        description="next_cursor of the previous page; empty or absent for the first page",
-        json_schema_extra={"pattern": shape.pattern, "maxLength": shape.max_length},
-    )
+    return cursor_query(shape)
 
 
 def reading(request: Request) -> Reading:
