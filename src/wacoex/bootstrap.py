@@ -15,6 +15,7 @@ from wacoex.config import Settings
 from wacoex.errors import ConfigError, WacoexError
 from wacoex.services.admin import Admin
 from wacoex.services.delivery import DeliverSends
+from wacoex.services.health import NumberHealth
 from wacoex.services.ingest import Ingest
 from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
@@ -35,6 +36,7 @@ from wacoex.store.admin import SqlAdmin, SqlSchema
 from wacoex.store.costs import SqlCosts
 from wacoex.store.engine import make_engine, now_ms, upgrade
 from wacoex.store.engine import safe_url as safe_url  # the URL as banners show it, password masked
+from wacoex.store.health import SqlHealth
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.notify import RECEIPTS, listener_for
@@ -82,6 +84,7 @@ class Container:
     # the pacer that synchronous sends use too.
     senders: Workers
     pricing: Pricing  # the rate card's estimates and the cost ledger (docs/api.md, "Costs")
+    health: NumberHealth  # a number's state, heartbeat and alerts (docs/api.md, "Number health")
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
@@ -176,6 +179,12 @@ def build(
         ),
         reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
         pricing=pricing,
+        health=NumberHealth(
+            SqlHealth(read_engine),
+            now_ms,
+            inactivity_days=settings.inactivity_days,
+            warning_days=settings.inactivity_warning_days,
+        ),
     )
 
 

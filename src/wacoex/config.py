@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     takeover_minutes: float = Field(default=30.0, gt=0)
     takeover_resume_on_customer: bool = False
     rate_card_path: Path | None = None  # CSV category x market; None: the one shipped with wacoex
+    # The number's lifecycle (docs/configuration.md, "Number lifecycle"): regions whose numbers cannot
+    # be onboarded to coexistence (ISO 3166; Meta's list of March 2026), and the countdown to the
+    # inactivity cut (the owner must open the app every `inactivity_days`), warned from the warning day.
+    unsupported_regions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["NG", "ZA"])
+    inactivity_days: float = Field(default=13.0, gt=0)
+    inactivity_warning_days: float = Field(default=10.0, ge=0)
     dev: bool = False
     # HTTP limits of `wacoex serve`, enforced in web/http_limits.py without a reverse proxy
     # (docs/configuration.md#http-limits says why each default is what it is).
@@ -113,6 +119,26 @@ class Settings(BaseSettings):
         if any(not secret.strip() for secret in value):
             raise ValueError("contains an empty secret")
         return value
+
+    @field_validator("unsupported_regions", mode="before")
+    @classmethod
+    def _regions(cls, value: Any) -> Any:
+        # "NG,ZA", a JSON list, or "" for none.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("unsupported_regions")
+    @classmethod
+    def _region_codes(cls, value: list[str]) -> list[str]:
+        codes = [v.strip().upper() for v in value]
+        bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
+        if bad:
+            raise ValueError(f"not ISO 3166 two-letter region codes: {', '.join(bad)}")
+        return codes
 
     @field_validator("database_url")
     @classmethod

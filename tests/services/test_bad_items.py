@@ -313,7 +313,7 @@ def _record(url: str) -> dict[str, Any]:
 
     engine = make_engine(url)
     ids = {"id", "number_id", "conversation_id", "contact_id", "message_id", "receipt_id"}
-    clocks = {"received_at", "created_at", "updated_at", "applied_at"}
+    clocks = {"received_at", "created_at", "updated_at", "applied_at", "last_webhook_at"}  # our clocks
 
     def rows(table: sa.Table) -> list[dict[str, Any]]:
         cols = [c for c in table.columns if c.name not in ids | clocks]

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from wacoex.cli.common import ConfigOpt, DbOpt, DevOpt, console, settings_for
 from wacoex.domain.access import DEFAULT_WORKSPACE_ID
+from wacoex.errors import Refused
 
 numbers_app = typer.Typer(help="Numbers the gateway serves.", no_args_is_help=True)
 
@@ -98,3 +99,24 @@ def numbers_reencrypt(dev: DevOpt = False, config: ConfigOpt = None, database_ur
     with admin(settings) as operator:
         n = operator.reencrypt_tokens()
     console.print(f"{n} token(s) re-encrypted with the current secret key")
+
+
+@numbers_app.command("check")
+def numbers_check(
+    phone: Annotated[str, typer.Argument(help="the number with its country code, such as +44 7700 900123")],
+    api_only: Annotated[
+        bool, typer.Option("--api-only", help="the number is on the Cloud API alone, not on the Business app")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Whether a number can be onboarded to coexistence (nothing is called), and its limits if it is."""
+    from wacoex.domain.eligibility import check_eligibility
+
+    settings = settings_for(config)
+    result = check_eligibility(phone, api_only=api_only, unsupported_regions=settings.unsupported_regions)
+    if result.refusal is not None:
+        raise Refused(result.refusal, code="not_eligible")
+    where = f" ({result.country})" if result.country else ""
+    typer.echo(f"+{result.phone}{where} can be onboarded to coexistence. What to know first:")
+    for line in result.limits:
+        typer.echo(f"- {line}")

@@ -101,6 +101,19 @@ class NumberStateChanged(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NumberAlert(DomainEvent):
+    """An alert was opened for the number (domain/alerts.py)."""
+
+    TYPE: ClassVar[str] = "number.alert"
+    kind: str
+    severity: str
+    message: str
+    details: dict[str, Any]
+    event: str | None  # the account_update event that opened it
+    opened_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryCompleted(DomainEvent):
     TYPE: ClassVar[str] = "history.completed"
     phase: int | None
@@ -144,6 +157,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         MessageReaction,
         ContactUpdated,
         NumberStateChanged,
+        NumberAlert,
         HistoryCompleted,
         HistoryDeclined,
         TakeoverStarted,

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# A number's last webhook is kept to the minute: marking every webhook would rewrite the number's row
+# each time, and the workers applying its webhooks would wait on one another for it.
+WEBHOOK_SEEN_GRAIN_MS = 60_000
+
 
 class NumberState(StrEnum):
     CONNECTED = "connected"
@@ -63,3 +67,60 @@ def history_after_chunk(progress: int | None, declined: bool) -> HistoryState:
     if progress is not None and progress >= 100:
         return HistoryState.COMPLETE
     return HistoryState.IN_PROGRESS
+
+
+# disconnection_info.reason of PARTNER_REMOVED, for a person.
+DISCONNECTION_REASONS: dict[str, str] = {
+    "ACCOUNT_DISCONNECTED": (
+        "the owner disconnected the number in the WhatsApp Business app (Settings > Account > Business "
+        "Platform), or Meta disconnected it (enforcement, or the WhatsApp account was deleted)."
+    ),
+    "BUSINESS_DOWNGRADE": "the owner registered the number with the consumer WhatsApp app.",
+    "CHANGE_NUMBER": "the owner changed the phone number in the WhatsApp Business app.",
+    "COMPANION_INACTIVITY": "a linked companion device was inactive for about 30 days.",
+    "PRIMARY_INACTIVITY": (
+        "the WhatsApp Business app on the owner's phone was not opened for about 14 days."
+    ),
+    "USER_RE_REGISTERED": "the owner registered the number again on a new device.",
+}
+
+_INITIATED_BY = {"USER": "by the owner", "SYSTEM": "by WhatsApp"}
+
+
+def explain_disconnection(reason: str | None, initiated_by: str | None) -> str:
+    """PARTNER_REMOVED's `disconnection_info` in plain words (one sentence)."""
+    who = _INITIATED_BY.get(initiated_by or "")
+    if reason is None:
+        why = (
+            "Meta did not say why (no disconnection_info: the number may not have been a coexistence number)."
+        )
+    else:
+        why = DISCONNECTION_REASONS.get(reason, f"for a reason wacoex does not know ({reason}).")
+    return (
+        f"{why[:1].upper()}{why[1:]}" if who is None else f"{why[:1].upper()}{why[1:-1]} (initiated {who})."
+    )
+
+
+def explain_state(state: str, reason: str | None, initiated_by: str | None) -> str:
+    """A number's state, and why it is in it, in plain words."""
+    if state == NumberState.CONNECTED:
+        return "Connected to the Cloud API: messages can be sent and webhooks arrive."
+    if state == NumberState.DISCONNECTED:
+        return (
+            "Disconnected from the Cloud API; sends are refused until the number is onboarded again. "
+            + explain_disconnection(reason, initiated_by)
+        )
+    if state == NumberState.OFFBOARDED:
+        return (
+            "Offboarded from the Cloud API (re-registered or deleted); sends are refused until the number "
+            "is onboarded again."
+        )
+    return f"In the unknown state {state!r}."
+
+
+HISTORY_EXPLAINED: dict[str, str] = {
+    HistoryState.NONE: "No history received: not requested yet, or Meta has not sent any.",
+    HistoryState.IN_PROGRESS: "The app's chat history is being imported.",
+    HistoryState.COMPLETE: "The app's chat history was imported.",
+    HistoryState.DECLINED: "The owner declined to share the app's chat history (error 2593109).",
+}

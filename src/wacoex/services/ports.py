@@ -28,6 +28,7 @@ class NumberRef:
     access_token: str | None = field(default=None, repr=False)
     workspace_id: int = DEFAULT_WORKSPACE_ID
     send_rate: float | None = None  # messages per second set for this number; None: the default
+    last_webhook_at: int | None = None  # when a webhook about it was last received (to the minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,34 @@ class IngestRepository(Protocol):
         applied: bool,
         raw: Any,
         at: int,
-    ) -> bool: ...
+    ) -> int | None:
+        """Keep the event; its id, or None for a duplicate (same number, event and time)."""
+        ...
+
+    def mark_webhook_seen(self, number_id: int, at: int) -> bool:
+        """A webhook about the number was received at `at`, kept to the minute: written only when the
+        stored time is a minute or more older; whether it was written."""
+        ...
+
+    def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
+        """Resolve the number's open alerts of `kinds` opened at or before `at`."""
+        ...
+
+    def open_alert(
+        self,
+        number_id: int,
+        *,
+        kind: str,
+        severity: str,
+        message: str,
+        details: Any,
+        opened_at: int,
+        source_event_id: int | None,
+        at: int,
+    ) -> bool:
+        """Record an alert; whether it is open (not already superseded by a newer one of its kind)."""
+        ...
+
     def apply_book_entry(
         self,
         number_id: int,

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wacoex.domain.ids import phone_key
+from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
 from wacoex.services.ports import NumberRef
 from wacoex.store.dialect import insert_ignore
 from wacoex.store.numbers import number_ref
-from wacoex.store.tables import account_events, history_phases, numbers
+from wacoex.store.tables import account_events, alerts, history_phases, numbers
 
 
 class SqlNumberRecords:
@@ -115,7 +116,8 @@ class SqlNumberRecords:
         applied: bool,
         raw: Any,
         at: int,
-    ) -> bool:
+    ) -> int | None:
+        """The new row's id; None for a duplicate (same number, event and time)."""
         result = self.conn.execute(
             insert_ignore(self.conn, account_events, ["number_id", "event", "occurred_at"])
             .values(
@@ -130,4 +132,64 @@ class SqlNumberRecords:
             )
             .returning(account_events.c.id)
         )
+        row = result.first()
+        return None if row is None else int(row.id)
+
+    def mark_webhook_seen(self, number_id: int, at: int) -> bool:
+        c = numbers.c
+        result = self.conn.execute(
+            numbers.update()
+            .where(
+                c.id == number_id,
+                sa.or_(c.last_webhook_at.is_(None), c.last_webhook_at <= at - WEBHOOK_SEEN_GRAIN_MS),
+            )
+            .values(last_webhook_at=at)
+            .returning(c.id)
+        )
         return result.first() is not None
+
+    def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
+        """Resolve the number's open alerts of `kinds` opened at or before `at` (a newer one stays)."""
+        a = alerts.c
+        self.conn.execute(
+            alerts.update()
+            .where(
+                a.number_id == number_id, a.kind.in_(list(kinds)), a.resolved_at.is_(None), a.opened_at <= at
+            )
+            .values(resolved_at=at)
+        )
+
+    def open_alert(
+        self,
+        number_id: int,
+        *,
+        kind: str,
+        severity: str,
+        message: str,
+        details: Any,
+        opened_at: int,
+        source_event_id: int | None,
+        at: int,
+    ) -> bool:
+        """Record an alert, open unless a newer alert of its kind is already open (then it is
+        recorded resolved at that one's time); whether it is open."""
+        a = alerts.c
+        newer = self.conn.execute(
+            sa.select(sa.func.min(a.opened_at)).where(
+                a.number_id == number_id, a.kind == kind, a.resolved_at.is_(None), a.opened_at > opened_at
+            )
+        ).scalar()
+        self.conn.execute(
+            alerts.insert().values(
+                number_id=number_id,
+                kind=kind,
+                severity=severity,
+                message=message,
+                details=details,
+                opened_at=opened_at,
+                resolved_at=newer,
+                source_event_id=source_event_id,
+                created_at=at,
+            )
+        )
+        return newer is None

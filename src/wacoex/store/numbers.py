@@ -31,6 +31,7 @@ def number_ref(row: Row[Any], cipher: TokenCipher | None = None) -> NumberRef:
         access_token=cipher.decrypt(row.access_token) if cipher is not None else None,
         workspace_id=int(row.workspace_id),
         send_rate=row.send_rate,
+        last_webhook_at=row.last_webhook_at,
     )
 
 

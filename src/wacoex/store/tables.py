@@ -52,6 +52,8 @@ numbers = sa.Table(
     sa.Column("workspace_id", sa.BigInteger, nullable=False, server_default=str(DEFAULT_WORKSPACE_ID)),
     # Sends per second for this number; NULL: the settings' default for coexistence or other numbers.
     sa.Column("send_rate", sa.Float),
+    # When a webhook about the number was last received, to the minute (migration 0011).
+    sa.Column("last_webhook_at", sa.BigInteger),
     sa.Index("ix_numbers_workspace", "workspace_id"),
     # One number per display number: webhooks and history are matched by it too (migration 0006).
     sa.Index("uq_numbers_display_phone_number", "display_phone_number", unique=True),
@@ -248,6 +250,26 @@ account_events = sa.Table(
     sa.Column("raw", Json),
     sa.Column("received_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("number_id", "event", "occurred_at", name="uq_account_events_dedup"),
+)
+
+# What a person must see about a number (domain/alerts.py): opened by an account_update event (its
+# `account_events` row, so a duplicate opens nothing), resolved by a newer alert of the same kind or
+# by a reconnection (migration 0011).
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),  # info | warning | critical
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", Json),
+    sa.Column("opened_at", sa.BigInteger, nullable=False),  # Meta's time of the event that opened it
+    sa.Column("resolved_at", sa.BigInteger),  # NULL: open
+    sa.Column("source_event_id", sa.BigInteger, sa.ForeignKey("account_events.id")),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("source_event_id", name="uq_alerts_source_event_id"),
+    sa.Index("ix_alerts_number_open", "number_id", "resolved_at"),
 )
 
 media_files = sa.Table(

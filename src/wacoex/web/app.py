@@ -11,7 +11,7 @@ from wacoex import __version__
 from wacoex.bootstrap import Container, build
 from wacoex.config import Settings
 from wacoex.web import errors, graph_proxy, webhooks
-from wacoex.web.api import costs, sending, v1
+from wacoex.web.api import costs, health, sending, v1
 
 
 def create_app(
@@ -56,6 +56,7 @@ def create_app(
     app.include_router(sending.router)
     graph_proxy.install(app)
     app.include_router(costs.router)
+    app.include_router(health.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

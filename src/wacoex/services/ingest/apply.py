@@ -19,7 +19,7 @@ from wacoex.services.ingest.history import history_chunk, history_media
 from wacoex.services.ingest.identities import number_of
 from wacoex.services.ingest.lifecycle import account_event, contact_change
 from wacoex.services.ingest.messages import echo, inbound, sent
-from wacoex.services.ingest.run import BatchCache, Outcome, Parsed, Run
+from wacoex.services.ingest.run import BatchCache, Outcome, Parsed, Run, webhook_seen
 from wacoex.services.ingest.statuses import status_update
 from wacoex.services.ports import (
     ApplyTx,
@@ -191,6 +191,7 @@ class Ingest:
         number = number_of(run, fact.source)
         if number is None:
             return
+        webhook_seen(run, number)
         handler = HANDLERS.get(kind, _unhandled)
         handler(run, number, fact)
 

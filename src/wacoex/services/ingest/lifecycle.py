@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from wacoex.domain import events as ev
 from wacoex.domain import facts as f
+from wacoex.domain.alerts import account_alert
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.ids import digits, same_number
-from wacoex.domain.lifecycle import next_state
-from wacoex.services.ingest.run import Run, record_own_number
+from wacoex.domain.lifecycle import NumberState, next_state
+from wacoex.services.ingest.run import Run, record_own_number, webhook_seen
 from wacoex.services.ports import EventRow, NumberRef
 
 
@@ -63,35 +64,79 @@ def account_event(run: Run, a: f.AccountEvent) -> None:
         return
     occurred = (a.timestamp * 1000) if a.timestamp is not None else run.receipt.received_at
     for number in targets:
+        webhook_seen(run, number)
         new_state = next_state(a.event, occurred, number.state_changed_at)
-        applied = new_state is not None
-        inserted = run.repo.record_account_event(
+        event_id = run.repo.record_account_event(
             number.id,
             a.event,
             occurred,
             a.disconnection_reason,
             a.disconnection_initiated_by,
-            applied,
+            new_state is not None,
             a.raw,
             run.now,
         )
-        if new_state is None or not inserted:
-            continue
-        moved = run.repo.move_number_state(
-            number.id, new_state.value, a.disconnection_reason, a.disconnection_initiated_by, occurred
+        if event_id is None:
+            continue  # a duplicate: it was applied when it first came
+        moved = new_state is not None and _move(run, number, a, new_state, occurred)
+        _alerts(run, number, a, event_id, occurred, new_state if moved else None)
+
+
+def _move(run: Run, number: NumberRef, a: f.AccountEvent, state: NumberState, occurred: int) -> bool:
+    moved = run.repo.move_number_state(
+        number.id, state.value, a.disconnection_reason, a.disconnection_initiated_by, occurred
+    )
+    run.cache.numbers.pop(number.phone_number_id, None)
+    if not moved:
+        return False  # a newer event set the state meanwhile (another worker)
+    run.events.append(
+        EventRow(
+            ev.NumberStateChanged(
+                phone_number_id=number.phone_number_id,
+                event=a.event,
+                state=state.value,
+                reason=a.disconnection_reason,
+                initiated_by=a.disconnection_initiated_by,
+            ),
+            number.id,
         )
-        run.cache.numbers.pop(number.phone_number_id, None)
-        if not moved:
-            continue  # a newer event set the state meanwhile (another worker)
-        run.events.append(
-            EventRow(
-                ev.NumberStateChanged(
-                    phone_number_id=number.phone_number_id,
-                    event=a.event,
-                    state=new_state.value,
-                    reason=a.disconnection_reason,
-                    initiated_by=a.disconnection_initiated_by,
-                ),
-                number.id,
-            )
+    )
+    return True
+
+
+def _alerts(
+    run: Run, number: NumberRef, a: f.AccountEvent, event_id: int, occurred: int, moved_to: NumberState | None
+) -> None:
+    """Open and resolve the number's alerts as the event says (domain/alerts.py), with the event."""
+    decision = account_alert(a.event, a.raw if isinstance(a.raw, dict) else {}, moved_to=moved_to)
+    if decision.resolves:
+        run.repo.resolve_alerts(number.id, [k.value for k in decision.resolves], occurred)
+    alert = decision.alert
+    if alert is None:
+        return
+    opened = run.repo.open_alert(
+        number.id,
+        kind=alert.kind.value,
+        severity=alert.severity.value,
+        message=alert.message,
+        details=alert.details,
+        opened_at=occurred,
+        source_event_id=event_id,
+        at=run.now,
+    )
+    if not opened:
+        return  # a newer alert of its kind is open: this one is recorded resolved, with no event
+    run.events.append(
+        EventRow(
+            ev.NumberAlert(
+                phone_number_id=number.phone_number_id,
+                kind=alert.kind.value,
+                severity=alert.severity.value,
+                message=alert.message,
+                details=alert.details,
+                event=a.event,
+                opened_at=occurred,
+            ),
+            number.id,
         )
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wacoex.domain import events as ev
+from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
 from wacoex.services.ports import ConversationDelta, EventRow, IngestRepository, NumberRef, Receipt
 
 
@@ -47,9 +48,11 @@ class BatchCache:
     conversations: dict[tuple[int, int], int] = field(default_factory=dict)
     # (number, wa_id, user_id) -> the conversation (None for the business's own number)
     identities: dict[tuple[int, str | None, str | None], int | None] = field(default_factory=dict)
+    seen: dict[int, int] = field(default_factory=dict)  # number -> the last webhook time marked in this batch
 
     def clear(self) -> None:
         self.numbers.clear()
+        self.seen.clear()
         self.contacts.clear()
         self.conversations.clear()
         self.identities.clear()
@@ -73,6 +76,20 @@ class Run:
         if d is None:
             d = self.deltas[conversation_id] = ConversationDelta()
         return d
+
+
+def webhook_seen(run: Run, number: NumberRef) -> None:
+    """Note that a webhook about `number` arrived (not for facts the gateway produced itself)."""
+    if run.receipt.id == 0:
+        return
+    at = run.receipt.received_at
+    # The newest mark known (the number as read, or marked since in this batch): within the grain of
+    # it, the store would change nothing, so no statement is sent.
+    known = max(number.last_webhook_at or 0, run.cache.seen.get(number.id, 0))
+    if known and at - known < WEBHOOK_SEEN_GRAIN_MS:
+        return
+    if run.repo.mark_webhook_seen(number.id, at):
+        run.cache.seen[number.id] = at
 
 
 def record_own_number(run: Run, number: NumberRef, field_: str, raw: Any) -> None:
