@@ -13,31 +13,17 @@ from pywa.types.templates import BodyText, TemplateLanguage
 
 from tests.e2e.test_sending_against_emulator import ANA, PNID, WABA, Rig, rig  # noqa: F401 - the fixture
 
+from tests.emulator.test_pywa_compat import ToEmulator
+
 pytestmark = [pytest.mark.e2e]
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
 
-class ToGateway(httpx.BaseTransport):
-    """graph.facebook.com -> the gateway (path and query unchanged: /v23.0/{phone_number_id}/...)."""
-
-    def __init__(self, target: str) -> None:
-        self._target = httpx.URL(target)
-        self._inner = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(
-            scheme=self._target.scheme, host=self._target.host, port=self._target.port
-        )
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 def test_pywa_sends_text_media_and_a_template_through_the_proxy(rig: Rig) -> None:  # noqa: F811
     _, operator_key = rig.container.admin.create_api_key("pywa", role="operator")
-    session = httpx.Client(mounts={"https://graph.facebook.com": ToGateway(rig.gw_url)})
+    # graph.facebook.com -> the gateway (the path stays /v23.0/{phone_number_id}/...).
+    session = httpx.Client(mounts={"https://graph.facebook.com": ToEmulator(rig.gw_url)})
     wa = WhatsApp(phone_id=PNID, token=operator_key, api_version="23.0", session=session)
     rig.clients.append(session)
 
