@@ -12,7 +12,6 @@ from pywa import errors as pywa_errors
 from pywa.types.templates import BodyText, TemplateLanguage
 
 from tests.e2e.test_sending_against_emulator import ANA, PNID, WABA, Rig, rig  # noqa: F401 - the fixture
-
 from tests.emulator.test_pywa_compat import ToEmulator
 
 pytestmark = [pytest.mark.e2e]
