@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from wacoex.store.engine import make_engine
@@ -69,5 +70,33 @@ def test_alerts_supersede_by_kind_and_resolve_only_what_is_older(db_url: str) ->
         assert (facts.last_echo_at, facts.last_address_book_at, list(facts.phases)) == (None, None, [])
         assert health.health_facts("1", 2) is None  # another workspace's
         assert health.health_facts("nope", None) is None
+    finally:
+        engine.dispose()
+
+
+def test_marking_never_waits_for_a_number_another_transaction_is_updating(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: no row is ever held by another")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            ref, _ = add_number(
+                conn,
+                phone_number_id="1",
+                display_phone_number="15550783881",
+                waba_id="w",
+                provider="meta",
+                coexistence=True,
+            )
+        with engine.connect() as busy, engine.connect() as other:
+            busy.begin()
+            SqlNumberRecords(busy).move_number_state(ref.id, "disconnected", None, None, 1)  # holds the row
+            other.begin()
+            other.exec_driver_sql("SET LOCAL lock_timeout = '2s'")  # a wait would fail, not hang
+            assert not SqlNumberRecords(other).mark_webhook_seen(ref.id, 1_000_000)  # skipped, at once
+            other.rollback()
+            busy.commit()
+        with engine.begin() as conn:
+            assert SqlNumberRecords(conn).mark_webhook_seen(ref.id, 1_000_000)  # free again
     finally:
         engine.dispose()

@@ -136,15 +136,21 @@ class SqlNumberRecords:
         return None if row is None else int(row.id)
 
     def mark_webhook_seen(self, number_id: int, at: int) -> bool:
+        """Never waits: on PostgreSQL, a number row another transaction is updating (another worker
+        marking it, or moving its state) is skipped; a later webhook marks it."""
         c = numbers.c
-        result = self.conn.execute(
-            numbers.update()
+        free = (
+            sa.select(c.id)
             .where(
                 c.id == number_id,
                 sa.or_(c.last_webhook_at.is_(None), c.last_webhook_at <= at - WEBHOOK_SEEN_GRAIN_MS),
             )
-            .values(last_webhook_at=at)
-            .returning(c.id)
+            # FOR NO KEY UPDATE: messages inserted meanwhile (their key-share locks) do not make it skip
+            .with_for_update(key_share=True, skip_locked=True)
+            .scalar_subquery()
+        )
+        result = self.conn.execute(
+            numbers.update().where(c.id == free).values(last_webhook_at=at).returning(c.id)
         )
         return result.first() is not None
 
