@@ -52,7 +52,7 @@ numbers = sa.Table(
     sa.Column("workspace_id", sa.BigInteger, nullable=False, server_default=str(DEFAULT_WORKSPACE_ID)),
     # Sends per second for this number; NULL: the settings' default for coexistence or other numbers.
     sa.Column("send_rate", sa.Float),
-    # When a webhook about the number was last received, to the minute (migration 0011).
+    # When a webhook about the number was last received, to the minute (migration 0010).
     sa.Column("last_webhook_at", sa.BigInteger),
     sa.Index("ix_numbers_workspace", "workspace_id"),
     # One number per display number: webhooks and history are matched by it too (migration 0006).
@@ -254,7 +254,7 @@ account_events = sa.Table(
 
 # What a person must see about a number (domain/alerts.py): opened by an account_update event (its
 # `account_events` row, so a duplicate opens nothing), resolved by a newer alert of the same kind or
-# by a reconnection (migration 0011).
+# by a reconnection (migration 0010).
 alerts = sa.Table(
     "alerts",
     metadata,
