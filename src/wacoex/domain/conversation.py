@@ -43,11 +43,6 @@ def window_expiry(last_customer_at_ms: int | None) -> int | None:
     return None if last_customer_at_ms is None else last_customer_at_ms + WINDOW_MS
 
 
-def window_open(last_customer_at_ms: int | None, now_ms: int) -> bool:
-    expiry = window_expiry(last_customer_at_ms)
-    return expiry is not None and now_ms < expiry
-
-
 def advance_bound(new: MessageStatus) -> int:
     """A stored status moves to `new` exactly when its rank (STATUS_RANK) is below this bound.
 

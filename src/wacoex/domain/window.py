@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-WINDOW_MS = 24 * 3600 * 1000
+from wacoex.domain.conversation import WINDOW_MS
+
 FREE_ENTRY_POINT_MS = 72 * 3600 * 1000
 
 

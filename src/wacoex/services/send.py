@@ -355,7 +355,9 @@ class Sender:
         """
         assert rec.wamid is not None
         content = rec.body.get(rec.type)
-        text = self._template_text(number, rec) if rec.type == "template" else _text_of(rec, content)
+        # What a person reads, as domain.outbound reads a body (a template's body rendered).
+        out = from_graph(rec.body)
+        text = self._template_text(number, out) if out.template is not None else out.text
         context = rec.body.get("context")
         fact = f.ApiSent(
             source=f.Source(
@@ -386,9 +388,9 @@ class Sender:
                 time.sleep(0.01 * (attempt + 1))
         return False
 
-    def _template_text(self, number: SendingNumber, rec: SendRecord) -> str | None:
+    def _template_text(self, number: SendingNumber, out: Outbound) -> str | None:
         """The template's body as the customer reads it, parameters filled in."""
-        use = from_graph(rec.body).template
+        use = out.template
         if use is None:
             return None
         template = self._templates.find(number, use.name, use.language)
@@ -518,20 +520,6 @@ def _takeover_times(times: ConversationTimes) -> TakeoverTimes:
         takeover_released_at=times.takeover_released_at,
         last_customer_at=times.last_customer_at,
     )
-
-
-def _text_of(rec: SendRecord, content: Any) -> str | None:
-    if not isinstance(content, dict):
-        return None
-    if rec.type == "text":
-        return content.get("body")
-    caption = content.get("caption")
-    if isinstance(caption, str):
-        return caption
-    body = content.get("body")
-    if isinstance(body, dict) and isinstance(body.get("text"), str):
-        return body["text"]
-    return None
 
 
 __all__ = ["FINAL", "IdempotencyKeyReused", "SendPolicy", "Sender"]
