@@ -33,6 +33,13 @@ class WorldConfig:
     access_tokens: list[str] = field(default_factory=lambda: ["emulator-token"])
     d360_partner_webhook_url: str | None = None
     d360_partner_secret: str | None = None
+    # 360dialog's Partner API (/api/v2): the partner's id, its X-API-Key, and the login for POST /token
+    d360_partner_id: str = "emulatorPA"
+    d360_partner_api_key: str = "emulator-partner-api-key"
+    d360_partner_username: str = "partner@emulator.test"
+    d360_partner_password: str = "emulator-partner-password"
+    # Embedded Signup: the configuration id FB.login must name (None = any)
+    es_config_id: str | None = None
     blocked_country_codes: list[str] = field(default_factory=lambda: ["234", "27"])
     api_version: str = "v23.0"
     min_app_version: str = "2.24.17"
@@ -131,6 +138,8 @@ class Number:
     provider: str = "meta"
     access_token: str | None = None
     d360_api_key: str | None = None
+    d360_channel_id: str | None = None
+    d360_client_id: str | None = None
     on_biz_app: bool = True
     platform_type: str = "NOT_APPLICABLE"
     app_version: str = "2.25.10"
@@ -147,6 +156,7 @@ class Number:
     webhook_headers: dict[str, str] = field(default_factory=dict)
     webhook_verify_token: str | None = None
     official_business_account: bool = False
+    disabled: bool = False  # the WABA is disabled (DISABLED_UPDATE, ban state DISABLE): sends are refused
     business_profile: BusinessProfile = field(default_factory=BusinessProfile)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -298,6 +308,7 @@ class World:
         self.messages: dict[str, ChatMessage] = {}
         self.media: dict[str, MediaObject] = {}
         self.oauth_codes: dict[str, OAuthCode] = {}
+        self.d360_partner_tokens: set[str] = set()
         self.tokens: dict[str, str | None] = dict.fromkeys(self.config.access_tokens)
         self.rate_card = RateCard.default()
         self.rate_state = RateState()

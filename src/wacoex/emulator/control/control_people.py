@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from wacoex.emulator.control import scenarios
 from wacoex.emulator.people import customers, phone
 from wacoex.emulator.people.customers import ActionError
-from wacoex.emulator.platform import history_export, payloads
+from wacoex.emulator.platform import account_update, history_export, payloads
 from wacoex.emulator.platform.graph_api import runtime_of
 from wacoex.emulator.runtime import Runtime
 
@@ -343,6 +343,21 @@ async def onboard(request: Request, pnid: str, body: Payload = Body(default={}))
     return await _act(
         request, lambda w: phone.onboard(w, pnid, share_history=bool(body.get("share_history", True)))
     )
+
+
+@router.post("/numbers/{pnid}/account-update")
+async def account_update_event(request: Request, pnid: str, body: Payload = Body(...)) -> JSONResponse:
+    """Emit any documented `account_update` event: `{"event", ...event keys, "value": {merged}}`."""
+
+    def act(rt: Runtime) -> Payload:
+        number = customers.require_number(rt, pnid)
+        try:
+            value = account_update.emit_event(rt, number, body)
+        except account_update.AccountUpdateError as exc:
+            raise ActionError(422, str(exc)) from exc
+        return {"value": value, "state": number.state, "disabled": number.disabled}
+
+    return await _act(request, act)
 
 
 @router.post("/numbers/{pnid}/sync/history")

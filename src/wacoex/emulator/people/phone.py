@@ -21,7 +21,7 @@ from wacoex.emulator.people.customers import (
     require_customer,
     require_number,
 )
-from wacoex.emulator.platform import payloads
+from wacoex.emulator.platform import account_payloads, payloads
 from wacoex.emulator.platform.payloads import Json
 from wacoex.emulator.platform.rules import check_onboarding_eligible
 from wacoex.emulator.runtime import Runtime
@@ -393,7 +393,7 @@ def start_contact_sync(rt: Runtime, number: Number, *, chunk: int = CONTACT_SYNC
 
 def _partner_removed(rt: Runtime, number: Number, reason: str, initiated_by: str) -> None:
     waba = rt.world.wabas[number.waba_id]
-    value = payloads.partner_removed(
+    value = account_payloads.partner_removed(
         phone_number=number.display_phone_number,
         waba_id=waba.id,
         owner_business_id=waba.business_id,
@@ -428,7 +428,7 @@ def re_register(rt: Runtime, phone_number_id: str) -> None:
     """The owner registers the number on a new device: PARTNER_REMOVED then ACCOUNT_OFFBOARDED."""
     number = require_number(rt, phone_number_id)
     offboard(rt, number, "USER_RE_REGISTERED", "USER")
-    rt.emit(number.phone_number_id, "account_update", payloads.account_event("ACCOUNT_OFFBOARDED"))
+    rt.emit(number.phone_number_id, "account_update", account_payloads.account_event("ACCOUNT_OFFBOARDED"))
     for device in number.devices:
         device.linked = device.kind == "primary"
 
@@ -470,11 +470,13 @@ def onboard(rt: Runtime, phone_number_id: str, *, share_history: bool = True) ->
     waba = rt.world.wabas[number.waba_id]
     code = rt.world.create_oauth_code(waba.business_id)
     if reconnect:
-        rt.emit(number.phone_number_id, "account_update", payloads.account_event("ACCOUNT_RECONNECTED"))
+        rt.emit(
+            number.phone_number_id, "account_update", account_payloads.account_event("ACCOUNT_RECONNECTED")
+        )
     rt.emit(
         number.phone_number_id,
         "account_update",
-        payloads.partner_app_installed(
+        account_payloads.partner_app_installed(
             waba_id=waba.id, owner_business_id=waba.business_id, partner_app_id=rt.world.config.app_id
         ),
     )

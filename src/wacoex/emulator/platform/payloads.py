@@ -2,7 +2,8 @@
 
 Pure functions over plain values: no world, no I/O. Each returns the `changes[].value` object (or one
 item inside it); `World.emit` wraps values in the envelope. Timestamps inside message objects are
-strings of Unix seconds; `entry.time` (account_update) is the dispatcher's business.
+strings of Unix seconds; `entry.time` (account_update) is the dispatcher's business. The
+`account_update` values are built in account_payloads.py.
 """
 
 from __future__ import annotations
@@ -45,16 +46,6 @@ HISTORY_DECLINED_ERROR: Json = {
     "message": "History sync is turned off by the business from the WhatsApp Business App",
     "error_data": {"details": "History sharing is turned off by the business"},
 }
-DISCONNECTION_REASONS = frozenset(
-    {
-        "ACCOUNT_DISCONNECTED",
-        "BUSINESS_DOWNGRADE",
-        "CHANGE_NUMBER",
-        "COMPANION_INACTIVITY",
-        "PRIMARY_INACTIVITY",
-        "USER_RE_REGISTERED",
-    }
-)
 
 
 def ts(seconds: float) -> str:
@@ -397,53 +388,3 @@ def state_sync_value(*, display_phone_number: str, phone_number_id: str, changes
     value = business_value(display_phone_number, phone_number_id)
     value["state_sync"] = changes
     return value
-
-
-# ---- account_update -------------------------------------------------------------------------------
-
-
-def partner_removed(
-    *,
-    phone_number: str,
-    waba_id: str,
-    owner_business_id: str,
-    reason: str,
-    initiated_by: str,
-) -> Json:
-    """PARTNER_REMOVED as the union of both documented shapes: `phone_number` (coexistence page)
-    AND `waba_info` (account_update reference), plus `disconnection_info`."""
-    if reason not in DISCONNECTION_REASONS:
-        raise ValueError(f"unknown disconnection reason {reason!r}")
-    if initiated_by not in ("USER", "SYSTEM"):
-        raise ValueError(f"initiated_by must be USER or SYSTEM, not {initiated_by!r}")
-    return {
-        "phone_number": phone_number,
-        "event": "PARTNER_REMOVED",
-        "waba_info": {"waba_id": waba_id, "owner_business_id": owner_business_id},
-        "disconnection_info": {"reason": reason, "initiated_by": initiated_by},
-    }
-
-
-def account_event(event: str) -> Json:
-    """ACCOUNT_OFFBOARDED / ACCOUNT_RECONNECTED: the value is the bare event."""
-    return {"event": event}
-
-
-def partner_app_installed(
-    *,
-    waba_id: str,
-    owner_business_id: str,
-    partner_app_id: str,
-    solution_id: str | None = None,
-    solution_partner_business_ids: list[str] | None = None,
-) -> Json:
-    waba_info: Json = {
-        "waba_id": waba_id,
-        "owner_business_id": owner_business_id,
-        "partner_app_id": partner_app_id,
-    }
-    if solution_id is not None:
-        waba_info["solution_id"] = solution_id
-    if solution_partner_business_ids is not None:
-        waba_info["solution_partner_business_ids"] = solution_partner_business_ids
-    return {"event": "PARTNER_APP_INSTALLED", "waba_info": waba_info}

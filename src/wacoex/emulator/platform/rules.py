@@ -93,6 +93,15 @@ def not_registered() -> GraphError:
     )
 
 
+def account_locked() -> GraphError:
+    """The WABA is disabled (account_update DISABLED_UPDATE with ban state DISABLE)."""
+    return GraphError(
+        131031,
+        "Business Account locked",
+        "Your WhatsApp Business Account has been restricted or disabled for violating a platform policy.",
+    )
+
+
 def throughput_exceeded() -> GraphError:
     return GraphError(
         130429, "Rate limit hit", "Cloud API message throughput has been reached.", subcode=2494055

@@ -187,6 +187,8 @@ def _send(rt: Runtime, number: Number, body: dict[str, Any]) -> dict[str, Any]:
         return mark_read(rt, number, body)
     if not number.can_send_via_api:
         raise rules.not_registered()
+    if number.disabled:
+        raise rules.account_locked()
     rules.check_throughput(rt.world, number)
     if body.get("messaging_product") != "whatsapp":
         raise invalid_parameter("The parameter messaging_product is required and must be 'whatsapp'.")
