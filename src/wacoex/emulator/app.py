@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from wacoex.emulator.control import control_api, control_people, ui
+from wacoex.emulator.control import control_api, control_people, embedded_signup, ui
 from wacoex.emulator.people import phone
 from wacoex.emulator.platform import (
     business_profile,
@@ -76,6 +76,7 @@ def create_app(
     app.state.runtime = runtime
     app.include_router(control_api.router)
     app.include_router(control_people.router)
+    app.include_router(embedded_signup.router)
     app.include_router(ui.router)
     control_api.install_fault_middleware(app)
     app.include_router(business_profile.router)
