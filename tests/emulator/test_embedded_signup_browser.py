@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -91,6 +92,10 @@ def partner_app(emulator: str) -> FastAPI:
             .replace("__APP_ID__", app_id)
         )
         return HTMLResponse(body)
+
+    @app.get("/onboarded")
+    async def onboarded() -> HTMLResponse:
+        return HTMLResponse("<!doctype html><title>Onboarded</title><p>Thanks!</p>")
 
     return app
 
@@ -223,4 +228,20 @@ def test_a_wrong_launch_shows_the_error_and_calls_back_unknown(servers: Servers)
     assert session_events(log) == []
     [callback] = [e["response"] for e in log if e["kind"] == "callback"]
     assert callback == {"authResponse": None, "status": "unknown"}
+    page.close()
+
+
+def test_360dialog_integrated_onboarding_redirects_the_browser_to_the_partner(servers: Servers) -> None:
+    number(servers, "15550783899")
+    page = servers.browser.new_page()
+    redirect = f"{servers.partner}/onboarded"
+    page.goto(f"{servers.emulator}/_emulator/360dialog/connect?partner_id=emulatorPA&redirect_url={redirect}")
+    page.fill("#phone", "+1 555 078 3899")
+    assert page.is_checked("#share-history")
+    page.click("#connect")
+    page.wait_for_url(f"{redirect}?*")
+    query = parse_qs(urlsplit(page.url).query)
+    [channel] = [n for n in servers.world.numbers.values() if n.display_phone_number == "15550783899"]
+    assert query == {"client": [channel.d360_client_id], "channels": [f"[{channel.d360_channel_id}]"]}
+    assert channel.provider == "360dialog"
     page.close()

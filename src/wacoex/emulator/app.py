@@ -18,11 +18,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from wacoex.emulator.control import control_api, control_people, embedded_signup, ui
+from wacoex.emulator.control import control_api, control_people, dialog360_connect, embedded_signup, ui
 from wacoex.emulator.people import phone
 from wacoex.emulator.platform import (
     business_profile,
     dialog360_api,
+    dialog360_partner,
     graph_account,
     graph_api,
     graph_templates,
@@ -77,8 +78,10 @@ def create_app(
     app.include_router(control_api.router)
     app.include_router(control_people.router)
     app.include_router(embedded_signup.router)
+    app.include_router(dialog360_connect.router)
     app.include_router(ui.router)
     control_api.install_fault_middleware(app)
+    app.include_router(dialog360_partner.router)  # /api/v2/... before the Graph routes' /{version}/...
     app.include_router(business_profile.router)
     app.include_router(dialog360_api.router)
     app.include_router(graph_account.router)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from wacoex.emulator.control import scenarios
 from wacoex.emulator.people import customers, phone
 from wacoex.emulator.people.customers import ActionError
-from wacoex.emulator.platform import account_update, history_export, payloads
+from wacoex.emulator.platform import account_update, dialog360_partner, history_export, payloads
 from wacoex.emulator.platform.graph_api import runtime_of
 from wacoex.emulator.runtime import Runtime
 
@@ -339,10 +339,19 @@ async def app_history(request: Request, pnid: str, body: Payload = Body(...)) ->
 
 @router.post("/numbers/{pnid}/onboard")
 async def onboard(request: Request, pnid: str, body: Payload = Body(default={})) -> JSONResponse:
-    """Embedded Signup from the Business app; returns the ES `code` for `/oauth/access_token`."""
-    return await _act(
-        request, lambda w: phone.onboard(w, pnid, share_history=bool(body.get("share_history", True)))
-    )
+    """Embedded Signup from the Business app; returns the ES `code` for `/oauth/access_token`.
+    `"provider": "360dialog"` onboards through 360dialog's Integrated Onboarding instead."""
+
+    def act(rt: Runtime) -> Payload:
+        share = bool(body.get("share_history", True))
+        provider = body.get("provider", "meta")
+        if provider == "360dialog":
+            return dialog360_partner.onboard(rt, pnid, share_history=share)
+        if provider != "meta":
+            raise ActionError(422, "provider must be meta or 360dialog")
+        return phone.onboard(rt, pnid, share_history=share)
+
+    return await _act(request, act)
 
 
 @router.post("/numbers/{pnid}/account-update")

@@ -145,6 +145,16 @@ class Dispatcher:
             payload = self._envelope(route, number, field, value, when)
             self._submit(_Pending(route, payload, [field], phone_number_id, number.waba_id, when))
 
+    def emit_partner(self, phone_number_id: str, event: str, data: dict[str, Any]) -> None:
+        """A 360dialog Partner Hub event (``channel_created``...) to the partner webhook URL, as
+        ``{id, event, data}``, signed like the partner's history webhooks."""
+        number = self.world.numbers[phone_number_id]
+        url = self.world.config.d360_partner_webhook_url
+        route = Route("360dialog_partner", url, {}, "pending" if url else "unrouted")
+        now = self.world.clock.now()
+        payload = {"id": secrets.token_hex(16), "event": event, "data": data}
+        self._submit(_Pending(route, payload, [event], phone_number_id, number.waba_id, now))
+
     def emit_waba(self, waba_id: str, field: str, value: dict[str, Any]) -> None:
         """WABA-level fields (template status updates) that belong to no single number."""
         waba = self.world.wabas[waba_id]
