@@ -39,6 +39,12 @@ class AlertKind(StrEnum):
     PARTNER_CERTIFICATION = "partner_certification"
     VOLUME_PRICING_TIER = "volume_pricing_tier"
     UNKNOWN_ACCOUNT_EVENT = "unknown_account_event"
+    # raised by the gateway itself, not by an account_update event
+    # a one-shot sync's condition: its deadline near or passed, unconfirmed, refused (one per sync)
+    SYNC_CONTACTS = "sync_contacts"
+    SYNC_HISTORY = "sync_history"
+    INACTIVITY = "inactivity"  # no sign of life from the phone for days (the ~14-day cut)
+    BIZ_APP = "biz_app"  # Meta no longer reports the number on the Business app and the Cloud API
 
 
 @dataclass(frozen=True, slots=True)

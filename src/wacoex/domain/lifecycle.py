@@ -124,3 +124,28 @@ HISTORY_EXPLAINED: dict[str, str] = {
     HistoryState.COMPLETE: "The app's chat history was imported.",
     HistoryState.DECLINED: "The owner declined to share the app's chat history (error 2593109).",
 }
+
+COMPANIONS_EXPLAINED = (
+    "Up to four companion devices can be linked to a coexistence number; WhatsApp for Windows and for "
+    "WearOS are not supported, and every companion is unlinked at onboarding (the supported ones can be "
+    "linked again). Messages the owner types on a companion reach the gateway as echoes like the "
+    "phone's; on an unsupported one they may not, and a customer who writes from an unsupported "
+    "companion may not reach the Cloud API at all: those conversations can miss messages here."
+)
+
+SWITCH_BACK = """\
+To go back to the WhatsApp Business app alone (no Cloud API):
+
+1. On the phone, open the WhatsApp Business app: Settings > Account > Business Platform >
+   Disconnect Account, and confirm.
+2. Meta sends PARTNER_REMOVED (reason ACCOUNT_DISCONNECTED): wacoex marks the number disconnected,
+   refuses sends for it, and raises a connection alert. Nothing else is needed here.
+
+What is kept: every conversation, message, status, contact name and media file wacoex recorded stays,
+readable through the API, and the number stays registered (its token is kept encrypted). The app
+keeps its chats, including the messages sent through the API.
+
+What is lost: messages written after the disconnection no longer reach wacoex, and the contacts and
+history syncs, used or not, belong to the onboarding that ended. To use the Cloud API again, onboard
+the number again (a new Embedded Signup): it reconnects with two fresh one-shot syncs.
+"""

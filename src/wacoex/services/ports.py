@@ -209,6 +209,20 @@ class IngestRepository(Protocol):
         """Keep the event; its id, or None for a duplicate (same number, event and time)."""
         ...
 
+    def note_sync_seen(self, number_id: int, kind: str, at: int) -> None:
+        """A webhook of a one-shot sync (`smb_app_state_sync`, `history`) arrived: it confirms the
+        current onboarding's request of that kind."""
+        ...
+
+    def start_onboarding(self, number_id: int, source: str, started_at: int, at: int) -> None:
+        """Meta reported the number onboarded again: a new onboarding with fresh syncs, unless one
+        begun since its disconnection is under way (it is this one)."""
+        ...
+
+    def end_onboarding(self, number_id: int, at: int) -> None:
+        """The number left the Cloud API: its onboarding is over."""
+        ...
+
     def mark_webhook_seen(self, number_id: int, at: int) -> bool:
         """A webhook about the number was received at `at`, kept to the minute: written only when the
         stored time is a minute or more older; whether it was written."""

@@ -13,9 +13,11 @@ from sqlalchemy.engine import Connection
 
 from wacoex.domain.ids import phone_key
 from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
+from wacoex.domain.onboarding import SyncKind
 from wacoex.services.ports import NumberRef
 from wacoex.store.dialect import insert_ignore
 from wacoex.store.numbers import number_ref
+from wacoex.store.onboarding import end_onboarding, note_sync_seen, start_onboarding
 from wacoex.store.tables import account_events, alerts, history_phases, numbers
 
 
@@ -153,6 +155,15 @@ class SqlNumberRecords:
             numbers.update().where(c.id == free).values(last_webhook_at=at).returning(c.id)
         )
         return result.first() is not None
+
+    def note_sync_seen(self, number_id: int, kind: str, at: int) -> None:
+        note_sync_seen(self.conn, number_id, SyncKind(kind), at)
+
+    def start_onboarding(self, number_id: int, source: str, started_at: int, at: int) -> None:
+        start_onboarding(self.conn, number_id, source, started_at, at, reuse=True)
+
+    def end_onboarding(self, number_id: int, at: int) -> None:
+        end_onboarding(self.conn, number_id, at)
 
     def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
         """Resolve the number's open alerts of `kinds` opened at or before `at` (a newer one stays)."""

@@ -54,6 +54,14 @@ numbers = sa.Table(
     sa.Column("send_rate", sa.Float),
     # When a webhook about the number was last received, to the minute (migration 0010).
     sa.Column("last_webhook_at", sa.BigInteger),
+    # The owner said "I opened the app" (a heartbeat the gateway cannot observe; migration 0011).
+    sa.Column("heartbeat_ack_at", sa.BigInteger),
+    # Meta's answer to GET /{phone_number_id}?fields=is_on_biz_app,platform_type, and when (0011).
+    sa.Column("is_on_biz_app", sa.Boolean),
+    sa.Column("platform_type", sa.String(32)),
+    sa.Column("biz_app_checked_at", sa.BigInteger),
+    sa.Column("throughput_level", sa.String(32)),  # GET ?fields=throughput: its level
+    sa.Column("quality_rating", sa.String(16)),  # GREEN | YELLOW | RED | UNKNOWN
     sa.Index("ix_numbers_workspace", "workspace_id"),
     # One number per display number: webhooks and history are matched by it too (migration 0006).
     sa.Index("uq_numbers_display_phone_number", "display_phone_number", unique=True),
@@ -270,6 +278,41 @@ alerts = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("source_event_id", name="uq_alerts_source_event_id"),
     sa.Index("ix_alerts_number_open", "number_id", "resolved_at"),
+)
+
+# One row per onboarding of a number (Embedded Signup, a command, 360dialog, or a reconnection Meta
+# reported); the current one has no ended_at. Its syncs are one-shot (domain/onboarding.py).
+onboardings = sa.Table(
+    "onboardings",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("source", sa.String(24), nullable=False),  # embedded_signup | command | 360dialog | reconnected
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("deadline_at", sa.BigInteger, nullable=False),  # the syncs' 24 hours end here
+    sa.Column("ended_at", sa.BigInteger),  # a newer onboarding replaced it
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_onboardings_number", "number_id", "ended_at"),
+)
+
+# The persisted intent of each one-shot sync: written before the request leaves.
+sync_requests = sa.Table(
+    "sync_requests",
+    metadata,
+    sa.Column("onboarding_id", sa.BigInteger, sa.ForeignKey("onboardings.id"), primary_key=True),
+    sa.Column("kind", sa.String(24), primary_key=True),  # smb_app_state_sync | history
+    sa.Column("number_id", sa.BigInteger, sa.ForeignKey("numbers.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("attempted_at", sa.BigInteger),  # when the last request left
+    sa.Column("answered_at", sa.BigInteger),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, default=0),
+    sa.Column("seen_at", sa.BigInteger),  # its first webhook (confirms it)
+    sa.Column("error_code", sa.Integer),
+    sa.Column("error_message", sa.Text),
+    sa.Index("ix_sync_requests_state", "state", "next_attempt_at"),
+    sa.Index("ix_sync_requests_number", "number_id", "kind"),
 )
 
 media_files = sa.Table(

@@ -14,11 +14,12 @@ from wacoex.domain.enums import Direction, MessageStatus, Origin
 from wacoex.domain.lifecycle import HISTORY_FROM, HistoryState, history_after_chunk
 from wacoex.services.ingest.identities import conversation
 from wacoex.services.ingest.messages import at_ms, base_row, store
-from wacoex.services.ingest.run import Prepared, Run, record_own_number
+from wacoex.services.ingest.run import Prepared, Run, record_own_number, sync_seen
 from wacoex.services.ports import EventRow, NumberRef
 
 
 def history_chunk(run: Run, number: NumberRef, chunk: f.HistoryChunk) -> None:
+    sync_seen(run, number, "history")
     if chunk.declined:
         errors = list(chunk.errors)
         if _move(

@@ -8,11 +8,12 @@ from wacoex.domain.alerts import account_alert
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.ids import digits, same_number
 from wacoex.domain.lifecycle import NumberState, next_state
-from wacoex.services.ingest.run import Run, record_own_number, webhook_seen
+from wacoex.services.ingest.run import Run, onboarding_started, record_own_number, sync_seen, webhook_seen
 from wacoex.services.ports import EventRow, NumberRef
 
 
 def contact_change(run: Run, number: NumberRef, c: f.ContactChange) -> None:
+    sync_seen(run, number, "smb_app_state_sync")
     phone = digits(c.phone_number)
     if same_number(phone, number.display_phone_number):
         record_own_number(run, number, "smb_app_state_sync", c.raw)
@@ -79,6 +80,12 @@ def account_event(run: Run, a: f.AccountEvent) -> None:
         if event_id is None:
             continue  # a duplicate: it was applied when it first came
         moved = new_state is not None and _move(run, number, a, new_state, occurred)
+        if moved and new_state is NumberState.CONNECTED:
+            # Onboarded again: the one-shot syncs may be requested once more (unless the onboarding
+            # that reconnected it, begun since its disconnection, is already recorded).
+            onboarding_started(run, number, occurred)
+        elif moved:
+            run.repo.end_onboarding(number.id, run.now)
         _alerts(run, number, a, event_id, occurred, new_state if moved else None)
 
 

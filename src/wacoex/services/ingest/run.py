@@ -49,10 +49,12 @@ class BatchCache:
     # (number, wa_id, user_id) -> the conversation (None for the business's own number)
     identities: dict[tuple[int, str | None, str | None], int | None] = field(default_factory=dict)
     seen: dict[int, int] = field(default_factory=dict)  # number -> the last webhook time marked in this batch
+    syncs_seen: set[tuple[int, str]] = field(default_factory=set)  # (number, sync kind) noted in this batch
 
     def clear(self) -> None:
         self.numbers.clear()
         self.seen.clear()
+        self.syncs_seen.clear()
         self.contacts.clear()
         self.conversations.clear()
         self.identities.clear()
@@ -90,6 +92,21 @@ def webhook_seen(run: Run, number: NumberRef) -> None:
         return
     if run.repo.mark_webhook_seen(number.id, at):
         run.cache.seen[number.id] = at
+
+
+def sync_seen(run: Run, number: NumberRef, kind: str) -> None:
+    """A webhook of a one-shot sync arrived (once per batch is enough: the first one confirms it)."""
+    key = (number.id, kind)
+    if key not in run.cache.syncs_seen:
+        run.repo.note_sync_seen(number.id, kind, run.now)
+        run.cache.syncs_seen.add(key)
+
+
+def onboarding_started(run: Run, number: NumberRef, started_at: int) -> None:
+    """Meta onboarded the number again: a new onboarding, whose syncs no webhook has confirmed yet
+    (even one noted earlier in this batch, for the onboarding before)."""
+    run.repo.start_onboarding(number.id, "reconnected", started_at, run.now)
+    run.cache.syncs_seen.difference_update({k for k in run.cache.syncs_seen if k[0] == number.id})
 
 
 def record_own_number(run: Run, number: NumberRef, field_: str, raw: Any) -> None:
