@@ -20,6 +20,7 @@ from wacoex.services.ingest import Ingest
 from wacoex.services.jobs import Loop, Workers
 from wacoex.services.media import MediaFetcher
 from wacoex.services.notify import Wakeup
+from wacoex.services.onboarding import Onboarding
 from wacoex.services.ports import Schema
 from wacoex.services.pricing import Pricing
 from wacoex.services.provider_port import Provider
@@ -27,12 +28,15 @@ from wacoex.services.reading import Reading
 from wacoex.services.receipts import ReceiptProcessor, RetryPolicy
 from wacoex.services.send import Estimator, Sender, SendPolicy
 from wacoex.services.send_port import SendingNumber, SentMark
+from wacoex.services.syncs import Syncs
 from wacoex.services.takeover import TakeoverEvents, Takeovers
 from wacoex.services.templates import Templates
 from wacoex.services.throttle import Throttle, send_rate
+from wacoex.services.watch import NumberWatch
 from wacoex.services.workers import ApplyReceipts, FetchMedia
 from wacoex.store import failures
 from wacoex.store.admin import SqlAdmin, SqlSchema
+from wacoex.store.alert_writer import SqlNumberAlerts
 from wacoex.store.costs import SqlCosts
 from wacoex.store.engine import make_engine, now_ms, upgrade
 from wacoex.store.engine import safe_url as safe_url  # the URL as banners show it, password masked
@@ -40,6 +44,7 @@ from wacoex.store.health import SqlHealth
 from wacoex.store.ingress_priority import IngressPriority
 from wacoex.store.media import SqlMediaStore
 from wacoex.store.notify import RECEIPTS, listener_for
+from wacoex.store.onboarding import SqlOnboardingStore
 from wacoex.store.rate_card import load_rate_card
 from wacoex.store.reading import SqlReading
 from wacoex.store.receipt_writer import ReceiptWriter
@@ -49,6 +54,8 @@ from wacoex.store.takeover import SqlTakeoverStore
 from wacoex.store.templates import SqlTemplateStore
 from wacoex.store.token_cipher import TokenCipher
 from wacoex.store.uow import sql_unit_of_work
+from wacoex.store.watch import SqlWatchStore
+from wacoex.whatsapp.account_api import GraphAccountApi
 from wacoex.whatsapp.bodies import parse_bytes
 from wacoex.whatsapp.graph import GraphClient, GraphProvider
 
@@ -85,6 +92,9 @@ class Container:
     senders: Workers
     pricing: Pricing  # the rate card's estimates and the cost ledger (docs/api.md, "Costs")
     health: NumberHealth  # a number's state, heartbeat and alerts (docs/api.md, "Number health")
+    onboarding: Onboarding  # Embedded Signup and 360dialog to a registered number (docs/onboarding.md)
+    syncs: Syncs  # the one-shot contacts and history syncs of each onboarding
+    watch: NumberWatch  # the phone's heartbeat and Meta's view of the number
     # The receipts loop's wake-up: a receipt stored or replayed in this process notifies it.
     wake: Wakeup = field(default_factory=Wakeup)
 
@@ -137,7 +147,8 @@ def build(
     writer = ReceiptWriter(engine, on_commit=wake.notify, priority=priority)
     cipher = token_cipher(settings)
     media_store = SqlMediaStore(engine, settings.media_dir, read_engine=read_engine, cipher=cipher)
-    provider = build_provider(settings, provider_transport)
+    client = GraphClient.from_settings(settings, provider_transport)  # one client: the provider closes it
+    provider = GraphProvider(client)
     media = None
     media_wake = Wakeup()
     loops = []
@@ -156,6 +167,8 @@ def build(
     sending = _sending(
         settings, engine, read_engine, provider, throttle, ingest, priority, send_clock, cipher, pricing
     )
+    life = _lifecycle(settings, engine, read_engine, client, send_clock, cipher)
+    sending.workers.loops.extend(life.loops)
     return Container(
         settings=settings,
         engine=engine,
@@ -181,10 +194,14 @@ def build(
         pricing=pricing,
         health=NumberHealth(
             SqlHealth(read_engine),
-            now_ms,
+            send_clock,
             inactivity_days=settings.inactivity_days,
             warning_days=settings.inactivity_warning_days,
+            onboarding=life.onboardings.current,
         ),
+        onboarding=life.onboarding,
+        syncs=life.syncs,
+        watch=life.watch,
     )
 
 
@@ -259,6 +276,67 @@ def _sending(
     return _Sending(sender, templates, takeovers, Workers(loops))
 
 
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """Onboarding, the one-shot syncs and the number's watch, with the loops `wacoex serve` runs."""
+
+    onboarding: Onboarding
+    onboardings: SqlOnboardingStore
+    syncs: Syncs
+    watch: NumberWatch
+    loops: list[Loop]
+
+
+def _lifecycle(
+    settings: Settings,
+    engine: Engine,
+    read_engine: Engine,
+    client: GraphClient,
+    clock: Callable[[], int],
+    cipher: TokenCipher,
+) -> Lifecycle:
+    """Onboarding, the one-shot syncs and the number's watch."""
+    api = GraphAccountApi(
+        client,
+        app_id=settings.meta_app_id,
+        app_secret=settings.code_exchange_secret,
+        d360_hub_url=settings.d360_hub_url,
+        d360_partner_id=settings.d360_partner_id,
+        d360_partner_api_key=settings.d360_partner_api_key,
+    )
+    store = SqlOnboardingStore(engine, read_engine, cipher)
+    alerts = SqlNumberAlerts(engine)
+    in_flight = settings.provider_connect_timeout_seconds + settings.provider_timeout_seconds
+    syncs = Syncs(
+        store,
+        alerts,
+        api,
+        clock,
+        in_flight_ms=int((in_flight + 60) * 1000),
+        warn_before_ms=int(settings.sync_deadline_warning_hours * 3_600_000),
+    )
+    watch = NumberWatch(
+        SqlWatchStore(engine, read_engine, cipher),
+        alerts,
+        api,
+        clock,
+        cut_days=settings.inactivity_days,
+        warning_days=settings.inactivity_warning_days,
+        check_every_ms=int(settings.biz_app_check_hours * 3_600_000),
+    )
+    d360_webhook = None
+    if settings.public_url:
+        secret = settings.dialog360_header_secrets[:1]
+        headers = {settings.dialog360_header_name: secret[0]} if secret else {}
+        d360_webhook = (settings.public_url.rstrip("/") + "/webhooks/360dialog", headers)
+    onboarding = Onboarding(
+        store, api, syncs, clock, unsupported_regions=settings.unsupported_regions, d360_webhook=d360_webhook
+    )
+    every = settings.lifecycle_check_seconds
+    loops = [Loop(syncs, idle_seconds=every), Loop(watch, idle_seconds=every)]
+    return Lifecycle(onboarding, store, syncs, watch, loops)
+
+
 def _estimator(pricing: Pricing) -> Estimator:
     """The rate card's price of a send before it leaves: (category, amount, currency)."""
 
@@ -273,6 +351,20 @@ def _estimator(pricing: Pricing) -> Estimator:
         return str(e.category), amount, e.currency
 
     return estimate
+
+
+@contextmanager
+def lifecycle(settings: Settings) -> Iterator[Lifecycle]:
+    """Onboarding and the syncs for one command (`wacoex numbers onboard`, `sync`, `opened`), on an
+    engine and a provider client of their own, closed afterwards."""
+    schema(settings).upgrade()
+    engine = make_engine(settings.database_url)
+    client = GraphClient.from_settings(settings)
+    try:
+        yield _lifecycle(settings, engine, engine, client, now_ms, token_cipher(settings))
+    finally:
+        client.close()
+        engine.dispose()
 
 
 def schema(settings: Settings) -> Schema:

@@ -78,6 +78,30 @@ class Settings(BaseSettings):
     unsupported_regions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["NG", "ZA"])
     inactivity_days: float = Field(default=13.0, gt=0)
     inactivity_warning_days: float = Field(default=10.0, ge=0)
+    # Onboarding (docs/onboarding.md): the Meta app that runs Embedded Signup (its id, and the secret
+    # the code exchange needs: the first of app_secrets when not set), the Embedded Signup
+    # configuration, where Meta's JavaScript SDK is loaded from and which origins may post the
+    # signup's session events (the emulator serves both for offline use).
+    meta_app_id: str | None = None
+    meta_app_secret: str | None = Field(default=None, repr=False)
+    es_config_id: str | None = None
+    es_sdk_url: str = "https://connect.facebook.net/en_US/sdk.js"
+    es_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["https://www.facebook.com", "https://web.facebook.com"]
+    )
+    es_graph_version: str = "v23.0"  # FB.init's version
+    signup_link_hours: float = Field(default=72.0, gt=0)  # how long a signup link works
+    # 360dialog's Partner API (Integrated Onboarding): the partner id and its API key.
+    d360_partner_id: str | None = None
+    d360_partner_api_key: str | None = Field(default=None, repr=False)
+    d360_hub_url: str = "https://hub.360dialog.io/api/v2"
+    # The gateway's public URL (https://…): 360dialog numbers get their webhook pointed here.
+    public_url: str | None = None
+    # The lifecycle checks of `wacoex serve`: the syncs' deadline warning, how often Meta is asked
+    # whether the number is still on the Business app, and how often the checks run.
+    sync_deadline_warning_hours: float = Field(default=4.0, ge=0)
+    biz_app_check_hours: float = Field(default=6.0, gt=0)
+    lifecycle_check_seconds: float = Field(default=30.0, gt=0)
     dev: bool = False
     # HTTP limits of `wacoex serve`, enforced in web/http_limits.py without a reverse proxy
     # (docs/configuration.md#http-limits says why each default is what it is).
@@ -93,6 +117,7 @@ class Settings(BaseSettings):
         "dialog360_webhook_secrets",
         "dialog360_header_secrets",
         "previous_secret_keys",
+        "es_origins",
         mode="before",
     )
     @classmethod
@@ -210,6 +235,11 @@ class Settings(BaseSettings):
     @property
     def _secret_key_too_short(self) -> bool:
         return self.secret_key != DEV_SECRET_KEY and len(self.secret_key) < MIN_SECRET_KEY_LENGTH
+
+    @property
+    def code_exchange_secret(self) -> str | None:
+        """The Meta app secret Embedded Signup's code is exchanged with."""
+        return self.meta_app_secret or (self.app_secrets[0] if self.app_secrets else None)
 
     @property
     def is_sqlite(self) -> bool:

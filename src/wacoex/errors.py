@@ -31,6 +31,12 @@ class ConfigError(WacoexError):
     code = "config_error"
 
 
+class NotConfigured(WacoexError):
+    """A feature this gateway was not configured for (onboarding without the Meta app's id, say)."""
+
+    code = "not_configured"
+
+
 class DatabaseUnavailable(WacoexError):
     """Raised where nothing may be created or migrated (read-only commands)."""
 

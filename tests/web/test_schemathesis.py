@@ -17,7 +17,10 @@ import requests
 import schemathesis
 from schemathesis import GenerationMode
 
+from tests.emulator.conftest import serve
 from tests.web.served import AUTH, served_gateway
+from wacoex.emulator.app import create_app as create_emulator
+from wacoex.emulator.world import World, WorldConfig
 
 # Bounded so that each database's run takes well under a minute on 2 cores.
 MAX_EXAMPLES = 30
@@ -44,7 +47,22 @@ def api_schema(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
     if not hasattr(request.node, "_nodeid"):
         request.node._nodeid = request.node.nodeid
     _answered.clear()
-    with served_gateway(db_url, tmp_path) as gw:
+    # Onboarding calls Meta and 360dialog: the emulator answers them (a made-up code is refused).
+    world = World(WorldConfig())
+    with (
+        serve(create_emulator(world)) as emu,
+        served_gateway(
+            db_url,
+            tmp_path,
+            graph_base_url=f"{emu}/v23.0",
+            dialog360_base_url=emu,
+            d360_hub_url=f"{emu}/api/v2",
+            meta_app_id=world.config.app_id,
+            meta_app_secret=world.config.app_secret,
+            d360_partner_id=world.config.d360_partner_id,
+            d360_partner_api_key=world.config.d360_partner_api_key,
+        ) as gw,
+    ):
         gw.seed()
         schema = schemathesis.openapi.from_url(f"{gw.url}/api/openapi.json")
         schema.config.generation.update(

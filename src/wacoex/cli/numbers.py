@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from wacoex.cli import onboarding
 from wacoex.cli.common import ConfigOpt, DbOpt, DevOpt, console, settings_for
 from wacoex.domain.access import DEFAULT_WORKSPACE_ID
 from wacoex.errors import Refused
@@ -120,3 +121,9 @@ def numbers_check(
     typer.echo(f"+{result.phone}{where} can be onboarded to coexistence. What to know first:")
     for line in result.limits:
         typer.echo(f"- {line}")
+
+
+numbers_app.command("onboard")(onboarding.onboard)
+numbers_app.command("sync")(onboarding.sync)
+numbers_app.command("opened")(onboarding.opened)
+numbers_app.command("switch-back")(onboarding.switch_back)

@@ -52,7 +52,7 @@ class Admin:
             provider=provider,
             coexistence=coexistence,
             access_token=access_token,
-            workspace_id=self._workspace_id(workspace),
+            workspace_id=self.workspace_id(workspace),
         )
         if released:
             self._notify()
@@ -103,7 +103,7 @@ class Admin:
             ) from None
         if not name.strip() or len(name.strip()) > 128:
             raise InvalidInput("an API key's name (who or what uses it) is 1 to 128 characters")
-        return self._store.create_api_key(name.strip(), self._workspace_id(workspace), as_role)
+        return self._store.create_api_key(name.strip(), self.workspace_id(workspace), as_role)
 
     def api_keys(self) -> list[ApiKeyInfo]:
         return self._store.api_keys()
@@ -112,7 +112,8 @@ class Admin:
         """Revoke a key: it is refused (401) from the next request on. Revoking twice changes nothing."""
         return self._store.revoke_api_key(key_id)
 
-    def _workspace_id(self, ref: str | None) -> int:
+    def workspace_id(self, ref: str | None) -> int:
+        """The workspace named by id or name; None is workspace 1, "default"."""
         return DEFAULT_WORKSPACE_ID if ref is None else self._store.workspace_id(ref)
 
     def _notify(self) -> None:

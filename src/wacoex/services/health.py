@@ -1,4 +1,5 @@
-"""A number's health: its state explained, the last webhook, the phone's heartbeat, history, alerts."""
+"""A number's health: its state explained, the last webhook, the phone's heartbeat, its onboarding and
+one-shot syncs, history, what Meta last said of it, companion devices, and open alerts."""
 
 from __future__ import annotations
 
@@ -7,10 +8,44 @@ from dataclasses import dataclass
 from typing import Any
 
 from wacoex.domain.access import Principal
-from wacoex.domain.heartbeat import Countdown, countdown
-from wacoex.domain.lifecycle import HISTORY_EXPLAINED, NumberState, explain_state
+from wacoex.domain.heartbeat import Countdown, countdown, signs_of_life
+from wacoex.domain.lifecycle import COMPANIONS_EXPLAINED, HISTORY_EXPLAINED, NumberState, explain_state
+from wacoex.domain.onboarding import SyncKind, SyncState, SyncView, explain_sync
 from wacoex.errors import NotFound
 from wacoex.services.health_port import HealthStore, OpenAlert
+from wacoex.services.onboarding_port import CurrentOnboarding
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    kind: SyncKind
+    state: SyncState  # as it stands: a sync whose webhooks arrived is requested
+    explained: str
+    request_id: str | None
+    requested_at: int | None
+    confirmed_at: int | None  # its first webhook
+    error_code: int | None
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardingStatus:
+    source: str
+    started_at: int
+    deadline_at: int  # the syncs' 24 hours end here
+    ended_at: int | None  # the number left the Cloud API after it
+    syncs: Sequence[SyncStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class MetaStatus:
+    """What Meta last answered about the number (GET /{phone_number_id}), and when."""
+
+    is_on_biz_app: bool | None
+    platform_type: str | None
+    throughput_level: str | None
+    quality_rating: str | None
+    checked_at: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +69,10 @@ class Health:
     can_send: bool
     last_webhook_at: int | None
     heartbeat: Countdown
+    onboarding: OnboardingStatus | None  # None: not onboarded through wacoex
     history: HistoryStatus
+    meta: MetaStatus
+    companions: str
     alerts: Sequence[OpenAlert]
     checked_at: int
 
@@ -43,8 +81,15 @@ class NumberHealth:
     """The health of a number `who` may read (another workspace's is NotFound, as for none)."""
 
     def __init__(
-        self, store: HealthStore, clock: Callable[[], int], *, inactivity_days: float, warning_days: float
+        self,
+        store: HealthStore,
+        clock: Callable[[], int],
+        *,
+        inactivity_days: float,
+        warning_days: float,
+        onboarding: Callable[[str, int | None], CurrentOnboarding | None] = lambda _p, _w: None,
     ) -> None:
+        self._onboarding = onboarding
         self._store = store
         self._clock = clock
         self._cut_days = inactivity_days
@@ -57,12 +102,13 @@ class NumberHealth:
         n: Any = facts.number
         now = self._clock()
         connected = n.state == NumberState.CONNECTED
-        signs = {
-            "echo": facts.last_echo_at,
-            "address_book": facts.last_address_book_at,
+        signs = signs_of_life(
+            last_echo_at=facts.last_echo_at,
+            last_address_book_at=facts.last_address_book_at,
+            acknowledged_at=n.heartbeat_ack_at,
             # onboarding (registration here, or a reconnection) means the app was in use then
-            "connected": n.state_changed_at if connected and n.state_changed_at else n.created_at,
-        }
+            connected_at=n.state_changed_at if connected and n.state_changed_at else n.created_at,
+        )
         return Health(
             phone_number_id=n.phone_number_id,
             display_phone_number=n.display_phone_number,
@@ -81,6 +127,15 @@ class NumberHealth:
                 warning_days=self._warning_days,
                 counting=connected and bool(n.coexistence),
             ),
+            onboarding=onboarding_status(self._onboarding(n.phone_number_id, who.workspace_id)),
+            meta=MetaStatus(
+                is_on_biz_app=n.is_on_biz_app,
+                platform_type=n.platform_type,
+                throughput_level=n.throughput_level,
+                quality_rating=n.quality_rating,
+                checked_at=n.biz_app_checked_at,
+            ),
+            companions=COMPANIONS_EXPLAINED,
             history=HistoryStatus(
                 state=n.history_state,
                 explained=HISTORY_EXPLAINED.get(n.history_state, n.history_state),
@@ -90,3 +145,24 @@ class NumberHealth:
             alerts=facts.alerts,
             checked_at=now,
         )
+
+
+def sync_status(view: SyncView) -> SyncStatus:
+    state = view.effective
+    return SyncStatus(
+        kind=view.kind,
+        state=state,
+        explained=explain_sync(view.kind, state),
+        request_id=view.request_id,
+        requested_at=view.requested_at,
+        confirmed_at=view.seen_at,
+        error_code=view.error_code,
+        error_message=view.error_message,
+    )
+
+
+def onboarding_status(current: CurrentOnboarding | None) -> OnboardingStatus | None:
+    if current is None:
+        return None
+    syncs = [sync_status(current.syncs[kind]) for kind in SyncKind if kind in current.syncs]
+    return OnboardingStatus(current.source, current.started_at, current.deadline_at, current.ended_at, syncs)

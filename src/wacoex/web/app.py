@@ -11,7 +11,7 @@ from wacoex import __version__
 from wacoex.bootstrap import Container, build
 from wacoex.config import Settings
 from wacoex.web import errors, graph_proxy, signup, webhooks
-from wacoex.web.api import costs, health, sending, v1
+from wacoex.web.api import costs, health, onboarding, sending, v1
 
 
 def create_app(
@@ -57,6 +57,7 @@ def create_app(
     graph_proxy.install(app)
     app.include_router(costs.router)
     app.include_router(health.router)
+    app.include_router(onboarding.router)
     app.include_router(signup.router)
 
     @app.get("/healthz", tags=["health"])

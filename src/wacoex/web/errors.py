@@ -16,6 +16,7 @@ from wacoex.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    NotConfigured,
     NotFound,
     PayloadError,
     ProviderError,
@@ -34,6 +35,7 @@ STATUS: dict[type[WacoexError], int] = {
     PayloadError: 400,
     ProviderError: 502,
     ConfigError: 500,
+    NotConfigured: 503,
 }
 
 

@@ -81,7 +81,6 @@ class GraphClient:
 
         Answers only 2xx; anything else raises ProviderError with the provider's body in `details`.
         """
-        url = target if target.startswith(("http://", "https://")) else self.base_url(number) + target
         token = number.access_token
         if not token:  # nothing leaves without a credential: the provider would only answer 401
             raise ProviderError(
@@ -93,6 +92,22 @@ class GraphClient:
             headers = {"D360-API-KEY": token}
         else:
             headers = {"Authorization": f"Bearer {token}"}
+        url = target if target.startswith(("http://", "https://")) else self.base_url(number) + target
+        return self.call(method, url, headers=headers, json=json, params=params, data=data, files=files)
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    ) -> httpx.Response:
+        """`request` for a whole URL with the caller's headers (onboarding, before a number has a
+        token): the same timeouts, and the same ProviderError for anything but a 2xx."""
         idempotent = method.upper() in _IDEMPOTENT
         try:
             response = self._http.request(
@@ -109,19 +124,31 @@ class GraphClient:
             )
         return response
 
+    @property
+    def graph_base_url(self) -> str:
+        return self._graph
+
+    @property
+    def dialog360_base_url(self) -> str:
+        return self._d360
+
     def json(self, number: NumberRef, method: str, target: str, **kwargs: Any) -> dict[str, Any]:
         """`request`, then its JSON object; a 2xx we cannot read is an error (ambiguous for a POST)."""
-        response = self.request(number, method, target, **kwargs)
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            body = None
-        if not isinstance(body, dict):
-            raise unreadable(method, f"HTTP {response.status_code} without a JSON object", response)
-        return body
+        return json_object(method, self.request(number, method, target, **kwargs))
 
     def close(self) -> None:
         self._http.close()
+
+
+def json_object(method: str, response: httpx.Response) -> dict[str, Any]:
+    """A 2xx answer's JSON object; one we cannot read is an error (ambiguous for a POST)."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise unreadable(method, f"HTTP {response.status_code} without a JSON object", response)
+    return body
 
 
 def unreadable(method: str, what: str, response: httpx.Response | None = None) -> ProviderError:

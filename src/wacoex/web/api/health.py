@@ -1,4 +1,5 @@
-"""REST API v1: a number's health (state explained, last webhook, heartbeat, history, open alerts)."""
+"""REST API v1: a number's health (state explained, last webhook, heartbeat, onboarding and its syncs,
+history, what Meta last said of it, companion devices, open alerts)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from wacoex.domain.access import Principal
 from wacoex.services.health import Health, NumberHealth
+from wacoex.services.health import OnboardingStatus as OnboardingStatusData
+from wacoex.services.health import SyncStatus as SyncStatusData
 from wacoex.web.api.models import ErrorBody, at, iso
 from wacoex.web.api.params import pnid_path
 from wacoex.web.deps import Caller, require_api_key
@@ -26,7 +29,10 @@ router = APIRouter(
 
 class Heartbeat(BaseModel):
     last_sign_of_life_at: datetime | None = Field(description="the phone's newest sign of life")
-    source: str | None = Field(description="echo | address_book | connected (onboarding or reconnection)")
+    source: str | None = Field(
+        description="echo | address_book | acknowledged (the owner said they opened the app) | "
+        "connected (onboarding or reconnection)"
+    )
     days_since: float | None
     days_left: float | None = Field(
         description="days until the inactivity cut (WACOEX_INACTIVITY_DAYS); negative: overdue; "
@@ -34,6 +40,35 @@ class Heartbeat(BaseModel):
     )
     warning: bool = Field(description="true from WACOEX_INACTIVITY_WARNING_DAYS days without a sign of life")
     explained: str
+
+
+class SyncStatus(BaseModel):
+    kind: str = Field(description="smb_app_state_sync (contacts) | history")
+    state: str = Field(description="pending | requesting | requested | unconfirmed | expired | failed")
+    explained: str
+    request_id: str | None = Field(description="Meta's request id (keep it for support)")
+    requested_at: datetime | None
+    confirmed_at: datetime | None = Field(description="when its first webhook arrived")
+    error_code: int | None
+    error_message: str | None
+
+
+class OnboardingStatus(BaseModel):
+    source: str = Field(description="embedded_signup | command | 360dialog | reconnected")
+    started_at: datetime | None
+    deadline_at: datetime | None = Field(description="the one-shot syncs can be requested until then")
+    ended_at: datetime | None = Field(
+        description="the number left the Cloud API after this onboarding (a new one starts afresh)"
+    )
+    syncs: list[SyncStatus]
+
+
+class MetaStatus(BaseModel):
+    is_on_biz_app: bool | None
+    platform_type: str | None
+    throughput_level: str | None
+    quality_rating: str | None
+    checked_at: datetime | None = Field(description="when Meta was last asked (every few hours)")
 
 
 class HistoryStatus(BaseModel):
@@ -67,7 +102,10 @@ class NumberHealthModel(BaseModel):
         description="when a webhook about it was last received (to the minute)"
     )
     heartbeat: Heartbeat
+    onboarding: OnboardingStatus | None = Field(description="null: not onboarded through wacoex")
     history: HistoryStatus
+    meta: MetaStatus
+    companions: str = Field(description="what companion devices a coexistence number supports")
     alerts: list[Alert] = Field(description="open alerts, newest first")
     checked_at: datetime
 
@@ -97,6 +135,15 @@ def _model(h: Health) -> NumberHealthModel:
             warning=b.warning,
             explained=b.explained,
         ),
+        onboarding=onboarding_model(h.onboarding),
+        meta=MetaStatus(
+            is_on_biz_app=h.meta.is_on_biz_app,
+            platform_type=h.meta.platform_type,
+            throughput_level=h.meta.throughput_level,
+            quality_rating=h.meta.quality_rating,
+            checked_at=iso(h.meta.checked_at),
+        ),
+        companions=h.companions,
         history=HistoryStatus(
             state=h.history.state,
             explained=h.history.explained,
@@ -116,6 +163,31 @@ def _model(h: Health) -> NumberHealthModel:
             for a in h.alerts
         ],
         checked_at=at(h.checked_at),
+    )
+
+
+def sync_model(s: SyncStatusData) -> SyncStatus:
+    return SyncStatus(
+        kind=s.kind.value,
+        state=s.state.value,
+        explained=s.explained,
+        request_id=s.request_id,
+        requested_at=iso(s.requested_at),
+        confirmed_at=iso(s.confirmed_at),
+        error_code=s.error_code,
+        error_message=s.error_message,
+    )
+
+
+def onboarding_model(o: OnboardingStatusData | None) -> OnboardingStatus | None:
+    if o is None:
+        return None
+    return OnboardingStatus(
+        source=o.source,
+        started_at=iso(o.started_at),
+        deadline_at=iso(o.deadline_at),
+        ended_at=iso(o.ended_at),
+        syncs=[sync_model(s) for s in o.syncs],
     )
 
 
