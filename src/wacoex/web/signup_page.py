@@ -43,13 +43,14 @@ _STYLE = """
 """
 
 _SWITCH_BACK = """
-<p>You can stop using this connection at any time and keep only the WhatsApp Business app: in the app,
-open <strong>Settings › Account › Business Platform</strong> and tap <strong>Disconnect</strong>.
-Your app, your chats on the phone and your number stay as they are.</p>
-<p>What is kept: every conversation and message recorded while the number was connected stays in
-wacoex. What is not: the one-time imports of your contacts and chat history happen within 24 hours of
-connecting; after you disconnect they can be had again only by connecting the number again (a new
-onboarding).</p>
+<p>You can stop this connection at any time and keep only the WhatsApp Business app: in the app, open
+<strong>Settings › Account › Business Platform</strong>, tap <strong>Disconnect Account</strong> and
+confirm. The app, your number and the chats on your phone stay as they are, including the messages
+the business's systems sent.</p>
+<p><strong>What is kept:</strong> every conversation and message recorded while the number was
+connected stays in wacoex. <strong>What is not:</strong> messages written after you disconnect never
+reach it, and the one-time imports of your contacts and chat history (within 24 hours of connecting)
+can be had again only by connecting the number again, which is a new onboarding.</p>
 """
 
 _SCRIPT = """
