@@ -18,16 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator.conftest import free_port, serve
+from tests.e2e.rig import emulator_clock, gateway_and_emulator
 from tests.test_cli import assert_one_line_error, run_cli
 from wacoex.bootstrap import Container, build, token_cipher
 from wacoex.config import Settings
 from wacoex.domain.alerts import DOCUMENTED_EVENTS
 from wacoex.domain.onboarding import SyncKind
-from wacoex.emulator.app import create_app as create_emulator
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.store.onboarding import SqlOnboardingStore
-from wacoex.web.app import create_app as create_gateway
 
 SECRET = "onboarding-app-secret"
 ADMIN = "onboarding-admin-key-0123456789"
@@ -113,47 +111,28 @@ class Rig:
 @pytest.fixture
 def rig(db_url: str, tmp_path: Path) -> Iterator[Rig]:
     world = World(WorldConfig(app_secret=SECRET, delivery_delay=0.05))
-    gw_port = free_port()
-    with serve(create_emulator(world)) as emu_url:
-        settings = Settings(
-            database_url=db_url,
-            app_secrets=[SECRET],
-            admin_api_key=ADMIN,
-            verify_token="vt",
-            media_dir=tmp_path / "media",
-            graph_base_url=f"{emu_url}/v23.0",
-            meta_app_id=world.config.app_id,
-            dialog360_base_url=emu_url,
-            d360_hub_url=f"{emu_url}/api/v2",
-            d360_partner_id=world.config.d360_partner_id,
-            d360_partner_api_key=world.config.d360_partner_api_key,
-            public_url=f"http://127.0.0.1:{gw_port}",
-            dev=True,
-            fetch_media=False,
-            worker_poll_seconds=0.02,
-            provider_timeout_seconds=2.0,
-            lifecycle_check_seconds=0.2,
-        )
-        transport = CountingTransport()
-        clock = lambda: int(world.clock.now() * 1000)  # noqa: E731
-        container = build(settings, migrate=False, provider_transport=transport, send_clock=clock)
-        with (
-            serve(create_gateway(container=container), port=gw_port) as gw_url,
-            httpx.Client(base_url=f"{emu_url}/_emulator", timeout=30) as emu,
-            httpx.Client(base_url=gw_url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}) as gw,
-        ):
-            world.config.webhook_url = f"{gw_url}/webhooks/whatsapp"
-            # 360dialog sends the syncs' webhooks to the partner's webhook (set in its hub)
-            world.config.d360_partner_webhook_url = f"{gw_url}/webhooks/360dialog"
-            for wa_id, name in ((ANA, "Ana"), (BEN, "Ben")):
-                emu.post("/customers", json={"wa_id": wa_id, "name": name}).raise_for_status()
-            r = Rig(world, container, transport, gw, emu, settings, gw_url, db_url)
-            try:
-                yield r
-            finally:
-                for other in r.extra:
-                    other.dispose()
-        container.dispose()
+    transport = CountingTransport()
+    with gateway_and_emulator(
+        world,
+        db_url,
+        tmp_path,
+        admin_key=ADMIN,
+        transport=transport,
+        meta_app_id=world.config.app_id,
+        d360_partner_id=world.config.d360_partner_id,
+        d360_partner_api_key=world.config.d360_partner_api_key,
+        fetch_media=False,
+        provider_timeout_seconds=2.0,
+        lifecycle_check_seconds=0.2,
+    ) as pair:
+        for wa_id, name in ((ANA, "Ana"), (BEN, "Ben")):
+            pair.emu.post("/customers", json={"wa_id": wa_id, "name": name}).raise_for_status()
+        r = Rig(world, pair.container, transport, pair.gw, pair.emu, pair.settings, pair.gw_url, db_url)
+        try:
+            yield r
+        finally:
+            for other in r.extra:
+                other.dispose()
 
 
 def _seed_phone(rig: Rig) -> None:
@@ -280,7 +259,7 @@ def test_a_restart_between_request_and_answer_never_asks_meta_again(rig: Rig) ->
         rig.settings,
         migrate=False,
         provider_transport=rig.transport,
-        send_clock=lambda: int(rig.world.clock.now() * 1000),
+        send_clock=emulator_clock(rig.world),
     )
     rig.extra.append(again)
     again.syncs.check()

@@ -19,13 +19,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.emulator.conftest import serve
+from tests.e2e.rig import emulator_clock, gateway_and_emulator
 from wacoex.bootstrap import Container, build, token_cipher
-from wacoex.config import Settings
-from wacoex.emulator.app import create_app as create_emulator
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.store.numbers import add_number
-from wacoex.web.app import create_app as create_gateway
 
 pytestmark = [pytest.mark.e2e]
 
@@ -116,21 +113,10 @@ def send(client: httpx.Client, body: dict[str, Any], **headers: str) -> httpx.Re
 @pytest.fixture
 def rig(db_url: str, tmp_path: Path) -> Iterator[Rig]:
     world = World(WorldConfig(app_secret=SECRET, access_tokens=[TOKEN], delivery_delay=0.1))
-    with serve(create_emulator(world)) as emu_url:
-        settings = Settings(
-            database_url=db_url,
-            app_secrets=[SECRET],
-            admin_api_key=ADMIN,
-            verify_token="vt",
-            media_dir=tmp_path / "media",
-            graph_base_url=f"{emu_url}/v23.0",
-            dev=True,
-            worker_poll_seconds=0.02,
-            provider_timeout_seconds=3.0,
-            send_max_wait_seconds=2.0,
-        )
-        container = build(settings, migrate=False, send_clock=lambda: int(world.clock.now() * 1000))
-        with container.engine.begin() as conn:
+    with gateway_and_emulator(
+        world, db_url, tmp_path, admin_key=ADMIN, provider_timeout_seconds=3.0, send_max_wait_seconds=2.0
+    ) as pair:
+        with pair.container.engine.begin() as conn:
             add_number(
                 conn,
                 phone_number_id=PNID,
@@ -139,32 +125,25 @@ def rig(db_url: str, tmp_path: Path) -> Iterator[Rig]:
                 provider="meta",
                 coexistence=True,
                 access_token=TOKEN,
-                cipher=token_cipher(settings),
+                cipher=token_cipher(pair.settings),
             )
-        with (
-            serve(create_gateway(container=container)) as gw_url,
-            httpx.Client(base_url=f"{emu_url}/_emulator", timeout=30) as emu,
-            httpx.Client(base_url=gw_url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}) as gw,
-        ):
-            world.config.webhook_url = f"{gw_url}/webhooks/whatsapp"
-            emu.post(
-                "/numbers",
-                json={
-                    "phone_number_id": PNID,
-                    "display_phone_number": DISPLAY,
-                    "waba_id": WABA,
-                    "onboarded": True,
-                },
-            ).raise_for_status()
-            for wa_id, name in ((ANA, "Ana"), (BEN, "Ben"), (HIST, "Hilde")):
-                emu.post("/customers", json={"wa_id": wa_id, "name": name}).raise_for_status()
-            rig = Rig(world, container, gw, emu, gw_url, emu_url, [])
-            try:
-                yield rig
-            finally:
-                for client in rig.clients:
-                    client.close()
-        container.dispose()
+        pair.emu.post(
+            "/numbers",
+            json={
+                "phone_number_id": PNID,
+                "display_phone_number": DISPLAY,
+                "waba_id": WABA,
+                "onboarded": True,
+            },
+        ).raise_for_status()
+        for wa_id, name in ((ANA, "Ana"), (BEN, "Ben"), (HIST, "Hilde")):
+            pair.emu.post("/customers", json={"wa_id": wa_id, "name": name}).raise_for_status()
+        rig = Rig(world, pair.container, pair.gw, pair.emu, pair.gw_url, pair.emu_url, [])
+        try:
+            yield rig
+        finally:
+            for client in rig.clients:
+                client.close()
 
 
 def test_the_window_opens_with_the_customer_closes_after_24h_and_echoes_do_not_reopen_it(rig: Rig) -> None:
@@ -433,9 +412,7 @@ def test_queued_sends_survive_a_restart_and_a_send_cut_off_mid_request_is_never_
         )
         cut_off = conn.execute(sa.text("select max(id) from sends")).scalar_one()
 
-    restarted = build(
-        rig.container.settings, migrate=False, send_clock=lambda: int(rig.world.clock.now() * 1000)
-    )
+    restarted = build(rig.container.settings, migrate=False, send_clock=emulator_clock(rig.world))
     try:
         restarted.senders.start()
         rig.until(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from wacoex.domain.alerts import Alert
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DomainEvent:
@@ -111,6 +113,18 @@ class NumberAlert(DomainEvent):
     details: dict[str, Any]
     event: str | None  # the account_update event that opened it
     opened_at: int
+
+    @classmethod
+    def of(cls, phone_number_id: str, alert: Alert, *, event: str | None, opened_at: int) -> NumberAlert:
+        return cls(
+            phone_number_id=phone_number_id,
+            kind=alert.kind.value,
+            severity=alert.severity.value,
+            message=alert.message,
+            details=alert.details,
+            event=event,
+            opened_at=opened_at,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,16 +43,7 @@ class SqlNumberAlerts:
                 )
             )
             row = EventRow(
-                ev.NumberAlert(
-                    phone_number_id=number.phone_number_id,
-                    kind=alert.kind.value,
-                    severity=alert.severity.value,
-                    message=alert.message,
-                    details=alert.details,
-                    event=None,
-                    opened_at=at,
-                ),
-                number.id,
+                ev.NumberAlert.of(number.phone_number_id, alert, event=None, opened_at=at), number.id
             )
             conn.execute(events.insert(), [event_row(row, at)])
         return True

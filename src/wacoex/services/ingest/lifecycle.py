@@ -135,15 +135,6 @@ def _alerts(
         return  # a newer alert of its kind is open: this one is recorded resolved, with no event
     run.events.append(
         EventRow(
-            ev.NumberAlert(
-                phone_number_id=number.phone_number_id,
-                kind=alert.kind.value,
-                severity=alert.severity.value,
-                message=alert.message,
-                details=alert.details,
-                event=a.event,
-                opened_at=occurred,
-            ),
-            number.id,
+            ev.NumberAlert.of(number.phone_number_id, alert, event=a.event, opened_at=occurred), number.id
         )
     )
