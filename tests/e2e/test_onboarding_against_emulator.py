@@ -559,3 +559,34 @@ def test_onboarding_through_360dialog_gets_the_channels_key_points_its_webhook_a
     # The syncs' webhooks come through 360dialog's phone-number webhook and confirm them.
     rig.until(lambda: all(s["confirmed_at"] for s in rig.syncs().values()), "both syncs confirmed")
     rig.until(lambda: rig.health()["history"]["state"] == "complete", "the history imported")
+
+
+def test_a_client_calling_smb_app_data_through_the_proxy_gets_the_one_shot_guard(rig: Rig) -> None:
+    rig.add_number()
+    rig.emu.post(
+        "/faults", json={"kind": "api_error", "status": 503, "path": "smb_app_data", "times": 1}
+    ).raise_for_status()
+    assert rig.signup(rig.es_code()).status_code == 201
+    assert {s["state"] for s in rig.syncs().values()} == {"pending"}  # Meta was unavailable
+    proxy = f"/graph/v23.0/{PNID}/smb_app_data"
+
+    bad = rig.gw.post(proxy, json={"messaging_product": "whatsapp", "sync_type": "chats"})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["error"]["code"] == 100
+    first = rig.gw.post(proxy, json={"messaging_product": "whatsapp", "sync_type": "smb_app_state_sync"})
+    assert first.status_code == 200, first.text
+    assert first.json()["messaging_product"] == "whatsapp"
+    assert first.json()["request_id"]
+    calls = rig.transport.count("/smb_app_data")
+    again = rig.gw.post(proxy, json={"messaging_product": "whatsapp", "sync_type": "smb_app_state_sync"})
+    assert again.status_code == 400, again.text
+    assert again.json()["error"]["code"] == 2593107  # as Meta answers a repeat, but Meta was not asked
+    assert rig.transport.count("/smb_app_data") == calls
+    _info, bot = rig.container.admin.create_api_key("bot", role="bot")  # bots may not spend the syncs
+    denied = httpx.post(
+        rig.gw_url + proxy,
+        json={"messaging_product": "whatsapp", "sync_type": "history"},
+        headers={"Authorization": f"Bearer {bot}"},
+    )
+    assert denied.status_code == 403, denied.text
+    assert denied.json()["error"]["code"] == 10

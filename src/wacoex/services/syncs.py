@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from wacoex.domain.access import Principal, Role
 from wacoex.domain.onboarding import (
+    ALREADY_REQUESTED,
+    WINDOW_CLOSED,
     Answer,
     DeadlineStage,
     SyncKind,
@@ -117,11 +119,15 @@ class Syncs:
         state, now = view.effective, self._clock()
         settled = state in (SyncState.REQUESTED, SyncState.EXPIRED, SyncState.REQUESTING)
         if settled or (state is not SyncState.PENDING and not force):
-            raise Refused(_refusal(kind, view, state), code=f"sync_{state.value}")
+            # the code Meta answers for the same request, for the Graph-compatible proxy
+            graph = {SyncState.REQUESTED: ALREADY_REQUESTED, SyncState.EXPIRED: WINDOW_CLOSED}.get(state)
+            raise Refused(_refusal(kind, view, state), code=f"sync_{state.value}", graph_code=graph)
         if now >= current.deadline_at:
             if self._store.expire(current.onboarding_id, kind, now):
                 self._alert(current, kind, SyncState.EXPIRED, now)
-            raise Refused(_refusal(kind, view, SyncState.EXPIRED), code="sync_expired")
+            raise Refused(
+                _refusal(kind, view, SyncState.EXPIRED), code="sync_expired", graph_code=WINDOW_CLOSED
+            )
         if not self._request(current, kind, now, force=force):
             raise Refused(f"the {kind.label} sync is being requested right now", code="sync_requesting")
         after = self._store.current(phone_number_id, who.workspace_id)

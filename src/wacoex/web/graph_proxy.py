@@ -2,7 +2,9 @@
 
 `POST /graph/v{version}/{phone_number_id}/messages` (and the same without `/graph`, for clients
 that only let you swap the host) takes the Cloud API body and answers the provider's response
-unchanged; a read receipt (`"status": "read"`) is relayed as one. `.../media` uploads a file. The
+unchanged; a read receipt (`"status": "read"`) is relayed as one. `.../media` uploads a file.
+`.../smb_app_data` requests a one-shot sync through the gateway's guard (once per onboarding: a
+repeat is answered 2593107 without calling Meta). The
 bearer token is a wacoex API key, never the provider's token. Every send goes through the same rules
 as the REST API, and every error answers in the Graph error shape, with the code Meta would have
 answered for the same refusal (131047 for a closed window), so a client's error handling still works.
@@ -22,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wacoex.bootstrap import Container
 from wacoex.domain.access import Principal
+from wacoex.domain.onboarding import SyncState, sync_kind
 from wacoex.domain.outbound import from_graph
 from wacoex.errors import (
     Conflict,
@@ -190,6 +193,43 @@ async def media(
     return {"id": media_id}
 
 
+async def smb_app_data(
+    request: Request,
+    phone_number_id: str,
+    who: Principal = GraphCaller,
+    c: Container = Depends(container),
+) -> dict[str, Any]:
+    """A client's `smb_app_data` goes through the one-shot guard: once requested for this onboarding
+    it is answered 2593107 here, without calling Meta (services/syncs.py)."""
+    body = await _json(request)
+    kind = sync_kind(str(body.get("sync_type", "")))
+    if body.get("messaging_product") != "whatsapp" or kind is None or set(body) - _SYNC_KEYS:
+        raise graph_error(
+            100,
+            "Invalid parameter",
+            details="the body takes messaging_product 'whatsapp' and sync_type smb_app_state_sync or history",
+        )
+    try:
+        view = await run_in_threadpool(c.syncs.request, who, phone_number_id, kind, force=False)
+    except WacoexError as exc:
+        raise from_wacoex(exc) from exc
+    if view.effective is SyncState.REQUESTED:
+        return {"messaging_product": "whatsapp", "request_id": view.request_id or ""}
+    if view.effective is SyncState.UNCONFIRMED:
+        raise graph_error(
+            131000, "The provider did not answer in time", status=504, details=view.error_message
+        )
+    retry_later = view.effective is SyncState.PENDING  # certainly not received: may be asked again
+    raise graph_error(
+        view.error_code or 131000,
+        view.error_message or "Synchronization request failed",
+        status=503 if retry_later else 400,
+    )
+
+
+_SYNC_KEYS = frozenset({"messaging_product", "sync_type"})
+
+
 for prefix in ("/graph/v{version}", "/v{version}"):
     router.add_api_route(
         f"{prefix}/{{phone_number_id}}/messages",
@@ -197,6 +237,13 @@ for prefix in ("/graph/v{version}", "/v{version}"):
         methods=["POST"],
         summary="Send (Cloud API body and answer)",
         include_in_schema=False,  # Meta's Cloud API reference is its contract, not our document
+    )
+    router.add_api_route(
+        f"{prefix}/{{phone_number_id}}/smb_app_data",
+        smb_app_data,
+        methods=["POST"],
+        summary="Request a one-shot sync (Cloud API body and answer)",
+        include_in_schema=False,
     )
     router.add_api_route(
         f"{prefix}/{{phone_number_id}}/media",
