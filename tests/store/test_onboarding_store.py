@@ -175,3 +175,19 @@ def test_an_alert_is_raised_once_with_its_event_and_a_new_message_supersedes_it(
     writer.clear(current.number.id, [AlertKind.INACTIVITY.value], T0 + 4)
     with engine.connect() as conn:
         assert conn.execute(sa.select(alerts).where(alerts.c.resolved_at.is_(None))).all() == []
+
+
+def test_a_sync_its_webhooks_confirmed_is_recorded_requested(
+    store: SqlOnboardingStore, engine: Engine
+) -> None:
+    current, _ = store.register(_reg(), T0)
+    store.begin(current.onboarding_id, C, T0)
+    store.unconfirm_stale(T0 + 1, T0 + 2)
+    assert not store.confirm(current.onboarding_id, C, T0 + 3)  # nothing proves it yet
+    with engine.begin() as conn:
+        SqlNumberRecords(conn).note_sync_seen(current.number.id, C.value, T0 + 4)
+    assert store.confirm(current.onboarding_id, C, T0 + 5)
+    after = store.current("106540352242922", None)
+    assert after is not None
+    assert after.syncs[C].state is SyncState.REQUESTED
+    assert [o.onboarding_id for o in store.open_syncs(T0 + 6)] == [current.onboarding_id]  # history

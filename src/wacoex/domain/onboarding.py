@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from wacoex.domain.alerts import Alert, AlertKind, Severity
@@ -208,12 +209,14 @@ def sync_alert(
     name = kind.label
     details: dict[str, object] = {"sync": kind.value, "state": state.value, "deadline_at": deadline}
     if state is SyncState.PENDING and stage is DeadlineStage.APPROACHING:
-        hours = max(0.0, (deadline - now) / HOUR_MS)
+        # The deadline as a time, not as hours left: the message stays the same while it holds, so
+        # the alert is raised once rather than again at every check.
+        ends = datetime.fromtimestamp(deadline / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         return Alert(
             sync_alert_kind(kind),
             Severity.WARNING,
-            f"The {name} sync is not requested yet and its 24 hours end in {hours:.1f} hours: after that it "
-            "can only be had by onboarding the number again. Check why its request fails.",
+            f"The {name} sync is not requested yet and its 24 hours end at {ends}: after that it can "
+            "only be had by onboarding the number again. Check why its request fails.",
             details,
         )
     if state is SyncState.EXPIRED:

@@ -54,7 +54,8 @@ class OnboardingStore(Protocol):
         ...
 
     def open_syncs(self, now: int) -> Sequence[CurrentOnboarding]:
-        """Current onboardings of connected numbers with a sync still pending or unconfirmed."""
+        """Current onboardings of connected numbers with a sync still pending or unconfirmed (its
+        webhooks may have arrived since: `confirm` records it)."""
         ...
 
     def begin(self, onboarding_id: int, kind: SyncKind, now: int, *, force: bool = False) -> bool:
@@ -69,6 +70,10 @@ class OnboardingStore(Protocol):
     def unconfirm_stale(self, started_before: int, now: int) -> Sequence[tuple[CurrentOnboarding, SyncKind]]:
         """Requests still `requesting` since before `started_before` (a crash, a lost answer) become
         unconfirmed; which."""
+        ...
+
+    def confirm(self, onboarding_id: int, kind: SyncKind, now: int) -> bool:
+        """A pending or unconfirmed sync whose webhooks arrived is requested (they prove it)."""
         ...
 
     def expire(self, onboarding_id: int, kind: SyncKind, now: int) -> bool:

@@ -78,6 +78,9 @@ class Syncs:
         changed = 0
         for _ in range(len(SyncKind) + 1):
             now = self._clock()
+            for kind, view in current.syncs.items():
+                if view.state is not view.effective:  # its webhooks arrived: it was requested
+                    changed += int(self._store.confirm(current.onboarding_id, kind, now))
             states = {k: v.effective for k, v in current.syncs.items()}
             stage = deadline_stage(states, now, current.deadline_at, warn_before_ms=self._warn_ms)
             if stage is DeadlineStage.PASSED:

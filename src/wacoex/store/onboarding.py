@@ -169,7 +169,6 @@ class SqlOnboardingStore:
                 o.ended_at.is_(None),
                 numbers.c.state == NumberState.CONNECTED.value,
                 s.state.in_(_OPEN),
-                s.seen_at.is_(None),
             )
         )
         with self._engine.connect() as conn:
@@ -232,6 +231,21 @@ class SqlOnboardingStore:
                 if changed and current is not None and current.onboarding_id == r.onboarding_id:
                     out.append((current, SyncKind(r.kind)))
         return out
+
+    def confirm(self, onboarding_id: int, kind: SyncKind, now: int) -> bool:
+        s = sync_requests.c
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                sync_requests.update()
+                .where(
+                    s.onboarding_id == onboarding_id,
+                    s.kind == kind.value,
+                    s.state.in_(_OPEN),
+                    s.seen_at.is_not(None),
+                )
+                .values(state=SyncState.REQUESTED.value, answered_at=sa.func.coalesce(s.answered_at, now))
+            )
+        return bool(result.rowcount)
 
     def expire(self, onboarding_id: int, kind: SyncKind, now: int) -> bool:
         s = sync_requests.c
