@@ -241,7 +241,11 @@ def sync_alert(
         return Alert(
             sync_alert_kind(kind),
             Severity.CRITICAL,
-            f"Meta refused the {name} sync request ({error_code}: {error_message}).",
+            f"The {name} sync request failed"
+            + (f" (Meta's error {error_code}: {error_message})." if error_code else f": {error_message}.")
+            + " Retry it once the cause is fixed (POST /api/v1/numbers/{id}/syncs/"
+            + name
+            + " with force).",
             details | {"error_code": error_code, "error_message": error_message},
         )
     return None
