@@ -595,3 +595,33 @@ def test_a_client_calling_smb_app_data_through_the_proxy_gets_the_one_shot_guard
     )
     assert denied.status_code == 403, denied.text
     assert denied.json()["error"]["code"] == 10
+
+
+def test_meta_is_asked_every_few_hours_and_a_number_no_longer_on_the_app_raises_an_alert(rig: Rig) -> None:
+    rig.add_number(quality="GREEN")
+    assert rig.signup(rig.es_code()).status_code == 201
+    meta = rig.health()["meta"]
+    assert (meta["is_on_biz_app"], meta["platform_type"]) == (True, "CLOUD_API")
+    checked = meta["checked_at"]
+
+    rig.check_lifecycle()  # asked at onboarding: not again before WACOEX_BIZ_APP_CHECK_HOURS
+    assert rig.transport.count(f"/{PNID}", method="GET") == 1
+    # Meta's view changes with no webhook about it (the owner moved the number elsewhere, say).
+    rig.emu.patch(f"/numbers/{PNID}", json={"on_biz_app": False, "quality": "YELLOW"}).raise_for_status()
+    rig.advance("7h")
+    rig.check_lifecycle()  # (the serve process's own check may have run too: asked once or twice)
+    assert rig.transport.count(f"/{PNID}", method="GET") >= 2
+    meta = rig.health()["meta"]
+    assert meta["is_on_biz_app"] is False
+    assert meta["quality_rating"] == "YELLOW"
+    assert meta["throughput_level"]
+    assert meta["checked_at"] > checked
+    alert = rig.alerts("biz_app")
+    assert alert
+    assert alert[0]["severity"] == "critical"
+    assert "is_on_biz_app False" in alert[0]["message"]
+    # Back on the app: the next check resolves it.
+    rig.emu.patch(f"/numbers/{PNID}", json={"on_biz_app": True}).raise_for_status()
+    rig.advance("7h")
+    rig.check_lifecycle()
+    assert not rig.alerts("biz_app")
