@@ -177,37 +177,23 @@ class SqlOnboardingStore:
         return [c for c in found if c is not None]
 
     def begin(self, onboarding_id: int, kind: SyncKind, now: int, *, force: bool = False) -> bool:
-        s = sync_requests.c
-        sources = [SyncState.PENDING.value]
+        sources = [SyncState.PENDING]
         if force:
-            sources += [SyncState.UNCONFIRMED.value, SyncState.FAILED.value]
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                sync_requests.update()
-                .where(s.onboarding_id == onboarding_id, s.kind == kind.value, s.state.in_(sources))
-                .values(state=SyncState.REQUESTING.value, attempts=s.attempts + 1, attempted_at=now)
-            )
-        return bool(result.rowcount)
+            sources += [SyncState.UNCONFIRMED, SyncState.FAILED]
+        s = sync_requests.c
+        values = {"state": SyncState.REQUESTING.value, "attempts": s.attempts + 1, "attempted_at": now}
+        return self._move(onboarding_id, kind, sources, values)
 
     def answer(self, onboarding_id: int, kind: SyncKind, answer: Answer, now: int, retry_at: int) -> None:
-        s = sync_requests.c
-        with self._engine.begin() as conn:
-            conn.execute(
-                sync_requests.update()
-                .where(
-                    s.onboarding_id == onboarding_id,
-                    s.kind == kind.value,
-                    s.state == SyncState.REQUESTING.value,
-                )
-                .values(
-                    state=answer.state.value,
-                    request_id=answer.request_id,
-                    answered_at=now,
-                    error_code=answer.error_code,
-                    error_message=answer.error_message,
-                    next_attempt_at=retry_at,
-                )
-            )
+        values = {
+            "state": answer.state.value,
+            "request_id": answer.request_id,
+            "answered_at": now,
+            "error_code": answer.error_code,
+            "error_message": answer.error_message,
+            "next_attempt_at": retry_at,
+        }
+        self._move(onboarding_id, kind, [SyncState.REQUESTING], values)
 
     def unconfirm_stale(self, started_before: int, now: int) -> Sequence[tuple[CurrentOnboarding, SyncKind]]:
         s = sync_requests.c
@@ -234,35 +220,38 @@ class SqlOnboardingStore:
 
     def confirm(self, onboarding_id: int, kind: SyncKind, now: int) -> bool:
         s = sync_requests.c
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                sync_requests.update()
-                .where(
-                    s.onboarding_id == onboarding_id,
-                    s.kind == kind.value,
-                    s.state.in_(_OPEN),
-                    s.seen_at.is_not(None),
-                )
-                .values(state=SyncState.REQUESTED.value, answered_at=sa.func.coalesce(s.answered_at, now))
-            )
-        return bool(result.rowcount)
+        values = {"state": SyncState.REQUESTED.value, "answered_at": sa.func.coalesce(s.answered_at, now)}
+        return self._move(onboarding_id, kind, [SyncState.PENDING, SyncState.UNCONFIRMED], values, seen=True)
 
     def expire(self, onboarding_id: int, kind: SyncKind, now: int) -> bool:
+        values = {
+            "state": SyncState.EXPIRED.value,
+            "answered_at": now,
+            "error_message": "not requested within 24 hours of onboarding",
+        }
+        return self._move(onboarding_id, kind, [SyncState.PENDING], values)
+
+    def _move(
+        self,
+        onboarding_id: int,
+        kind: SyncKind,
+        sources: Sequence[SyncState],
+        values: dict[str, Any],
+        *,
+        seen: bool = False,
+    ) -> bool:
+        """Compare and set, in a transaction of its own: the sync moves only from one of `sources`
+        (with `seen`, only once its webhooks arrived); whether it moved."""
         s = sync_requests.c
+        where = [
+            s.onboarding_id == onboarding_id,
+            s.kind == kind.value,
+            s.state.in_([x.value for x in sources]),
+        ]
+        if seen:
+            where.append(s.seen_at.is_not(None))
         with self._engine.begin() as conn:
-            result = conn.execute(
-                sync_requests.update()
-                .where(
-                    s.onboarding_id == onboarding_id,
-                    s.kind == kind.value,
-                    s.state == SyncState.PENDING.value,
-                )
-                .values(
-                    state=SyncState.EXPIRED.value,
-                    answered_at=now,
-                    error_message="not requested within 24 hours of onboarding",
-                )
-            )
+            result = conn.execute(sync_requests.update().where(*where).values(**values))
         return bool(result.rowcount)
 
     def _current(self, conn: Connection, number_id: int) -> CurrentOnboarding | None:
