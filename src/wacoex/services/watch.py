@@ -21,6 +21,7 @@ from wacoex.services.onboarding_port import AccountApi, NumberAlerts
 from wacoex.services.watch_port import Watched, WatchStore
 
 HOUR_MS = 3_600_000
+PASS_EVERY_MS = 10 * 60_000
 
 
 class NumberWatch:
@@ -42,12 +43,18 @@ class NumberWatch:
         self._cut_days = cut_days
         self._warning_days = warning_days
         self._check_ms = check_every_ms
+        self._last_pass: int | None = None
 
     name = "lifecycle"
 
     def run_once(self) -> bool:
-        """The job's pass; never asks to run again at once (it is periodic)."""
-        self.check()
+        """The job's pass, at most every PASS_EVERY_MS of the clock (the countdown is in days and Meta
+        is asked every few hours: a pass reads every watched number's conversations, so it is not run
+        at every tick of the lifecycle loop); never asks to run again at once."""
+        now = self._clock()
+        if self._last_pass is None or now - self._last_pass >= PASS_EVERY_MS:
+            self._last_pass = now
+            self.check()
         return False
 
     def check(self) -> int:
@@ -74,7 +81,8 @@ class NumberWatch:
         c = countdown(w.signs, now, cut_days=self._cut_days, warning_days=self._warning_days, counting=True)
         alert = inactivity_alert(c)
         if alert is None:
-            self._alerts.clear(w.number.id, [AlertKind.INACTIVITY.value], now)
+            if AlertKind.INACTIVITY.value in w.open_alerts:
+                self._alerts.clear(w.number.id, [AlertKind.INACTIVITY.value], now)
             return 0
         return int(self._alerts.raise_alert(w.number, alert, now))
 
@@ -91,7 +99,8 @@ class NumberWatch:
         self._store.record_status(w.number.id, found, now)
         why_not = confirm_coexistence(found.is_on_biz_app, found.platform_type)
         if why_not is None:
-            self._alerts.clear(w.number.id, [AlertKind.BIZ_APP.value], now)
+            if AlertKind.BIZ_APP.value in w.open_alerts:
+                self._alerts.clear(w.number.id, [AlertKind.BIZ_APP.value], now)
             return 0
         alert = Alert(
             AlertKind.BIZ_APP,

@@ -17,6 +17,7 @@ class Watched:
     number: NumberRef
     signs: Mapping[str, int | None]
     status_checked_at: int | None  # when Meta was last asked about it
+    open_alerts: frozenset[str] = frozenset()  # kinds of its open alerts (only those are cleared)
 
 
 class WatchStore(Protocol):

@@ -13,7 +13,7 @@ from wacoex.services.ports import NumberRef
 from wacoex.services.watch_port import Watched
 from wacoex.store import queries
 from wacoex.store.numbers import number_ref
-from wacoex.store.tables import contacts, conversations, numbers
+from wacoex.store.tables import alerts, contacts, conversations, numbers
 from wacoex.store.token_cipher import TokenCipher
 
 
@@ -25,13 +25,21 @@ class SqlWatchStore:
 
     def connected(self) -> list[Watched]:
         n = numbers.c
+        watched = (
+            sa.select(n.id)
+            .where(n.state == NumberState.CONNECTED.value, n.coexistence.is_(True))
+            .scalar_subquery()
+        )
+        # Only the watched numbers' conversations and contacts are read, not the whole tables.
         echo = (
             sa.select(conversations.c.number_id, sa.func.max(conversations.c.last_echo_at).label("at"))
+            .where(conversations.c.number_id.in_(watched))
             .group_by(conversations.c.number_id)
             .subquery()
         )
         book = (
             sa.select(contacts.c.number_id, sa.func.max(contacts.c.book_updated_at).label("at"))
+            .where(contacts.c.number_id.in_(watched))
             .group_by(contacts.c.number_id)
             .subquery()
         )
@@ -40,11 +48,16 @@ class SqlWatchStore:
             .select_from(
                 numbers.outerjoin(echo, echo.c.number_id == n.id).outerjoin(book, book.c.number_id == n.id)
             )
-            .where(n.state == NumberState.CONNECTED.value, n.coexistence.is_(True))
+            .where(n.id.in_(watched))
             .order_by(n.id)
         )
+        a = alerts.c
+        open_alerts = sa.select(a.number_id, a.kind).where(a.number_id.in_(watched), a.resolved_at.is_(None))
         with self._read.connect() as conn:
             rows = conn.execute(q).all()
+            kinds: dict[int, set[str]] = {}
+            for number_id, kind in conn.execute(open_alerts).all():
+                kinds.setdefault(int(number_id), set()).add(kind)
         return [
             Watched(
                 number=number_ref(r, self._cipher),
@@ -55,6 +68,7 @@ class SqlWatchStore:
                     connected_at=r.state_changed_at or r.created_at,
                 ),
                 status_checked_at=r.biz_app_checked_at,
+                open_alerts=frozenset(kinds.get(int(r.id), ())),
             )
             for r in rows
         ]
