@@ -79,8 +79,10 @@ class Syncs:
         for _ in range(len(SyncKind) + 1):
             now = self._clock()
             for kind, view in current.syncs.items():
-                if view.state is not view.effective:  # its webhooks arrived: it was requested
-                    changed += int(self._store.confirm(current.onboarding_id, kind, now))
+                # its webhooks arrived: it was requested, and whatever its alert said is over
+                if view.state is not view.effective and self._store.confirm(current.onboarding_id, kind, now):
+                    self._alerts.clear(current.number.id, [sync_alert_kind(kind).value], now)
+                    changed += 1
             states = {k: v.effective for k, v in current.syncs.items()}
             stage = deadline_stage(states, now, current.deadline_at, warn_before_ms=self._warn_ms)
             if stage is DeadlineStage.PASSED:
@@ -90,7 +92,7 @@ class Syncs:
                         changed += 1
                 return changed
             for kind, view in current.syncs.items():
-                self._settle_alert(current, kind, view, stage, now)
+                self._warn_if_near(current, kind, view, stage, now)
             due = next_to_request(states)
             if due is None or current.syncs[due].retry_at > now:
                 return changed
@@ -162,14 +164,11 @@ class Syncs:
         )
         return True
 
-    def _settle_alert(
+    def _warn_if_near(
         self, current: CurrentOnboarding, kind: SyncKind, view: SyncView, stage: DeadlineStage, now: int
     ) -> None:
-        state = view.effective
-        if state is SyncState.REQUESTED:
-            self._alerts.clear(current.number.id, [sync_alert_kind(kind).value], now)
-        elif state is SyncState.PENDING and stage is DeadlineStage.APPROACHING:
-            self._alert(current, kind, state, now)
+        if view.effective is SyncState.PENDING and stage is DeadlineStage.APPROACHING:
+            self._alert(current, kind, view.effective, now)
 
     def _alert(
         self,
