@@ -114,14 +114,18 @@ class Onboarding:
         channel = self._api.channel(channel_id.strip())
         found = _channel_number(channel, phone_number_id)
         self._check_region(found.display_phone_number)
-        key = self._api.channel_api_key(channel_id.strip())
         waba = channel.get("waba_account")
         waba_id = _text(waba.get("external_id") or waba.get("id")) if isinstance(waba, Mapping) else None
+        waba_id = waba_id or _text(channel.get("waba_id"))
+        if waba_id is None:
+            raise Refused("360dialog's channel names no WhatsApp Business Account", code="number_not_found")
+        # Last: a new key revokes the channel's older ones, so nothing that can still refuse comes after.
+        key = self._api.channel_api_key(channel_id.strip())
         return self._register(
             Registration(
                 phone_number_id=found.phone_number_id,
                 display_phone_number=found.display_phone_number,
-                waba_id=waba_id or _text(channel.get("waba_id")) or "",
+                waba_id=waba_id,
                 provider="360dialog",
                 access_token=key,
                 workspace_id=workspace,
@@ -193,8 +197,8 @@ def _pick(
 
 
 def _channel_number(channel: Mapping[str, Any], phone_number_id: str | None) -> FoundNumber:
-    setup = channel.get("setup_info") if isinstance(channel.get("setup_info"), Mapping) else {}
-    assert isinstance(setup, Mapping)
+    info = channel.get("setup_info")
+    setup: Mapping[str, Any] = info if isinstance(info, Mapping) else {}
     phone = _text(setup.get("phone_number")) or _text(channel.get("phone_number")) or ""
     pnid = (
         phone_number_id
