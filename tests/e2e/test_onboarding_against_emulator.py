@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.e2e.rig import emulator_clock, gateway_and_emulator
 from tests.test_cli import assert_one_line_error, run_cli
@@ -26,6 +27,7 @@ from wacoex.domain.alerts import DOCUMENTED_EVENTS
 from wacoex.domain.onboarding import SyncKind
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.store.onboarding import SqlOnboardingStore
+from wacoex.store.tables import events
 
 SECRET = "onboarding-app-secret"
 ADMIN = "onboarding-admin-key-0123456789"
@@ -91,6 +93,13 @@ class Rig:
 
     def alerts(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [a for a in self.health()["alerts"] if kind is None or a["kind"] == kind]
+
+    def alert_events(self, kind: str) -> list[dict[str, Any]]:
+        """The `number.alert` events recorded for alerts of `kind`, oldest first."""
+        q = sa.select(events.c.payload).where(events.c.type == "number.alert").order_by(events.c.id)
+        with self.container.engine.connect() as conn:
+            payloads = conn.execute(q).scalars().all()
+        return [p for p in payloads if p["kind"] == kind]
 
     def advance(self, by: str) -> None:
         self.emu.post("/clock/advance", json={"by": by}).raise_for_status()
@@ -298,7 +307,8 @@ def test_a_crash_after_the_intent_leaves_it_unconfirmed_and_alerts(rig: Rig) -> 
     assert syncs["smb_app_state_sync"]["state"] == "unconfirmed"
     assert rig.transport.count("/smb_app_data") == calls + 1  # history only: contacts is never resent
     alert = rig.alerts("sync_contacts")
-    assert alert
+    assert len(alert) == 1, alert  # one open alert of its kind, recorded with its event
+    assert rig.alert_events("sync_contacts")[-1]["message"] == alert[0]["message"]
     assert "may or may not have reached Meta" in alert[0]["message"]
     # A person may retry it once, knowingly: Meta had not received it, so it is requested now.
     forced = rig.gw.post(f"/api/v1/numbers/{PNID}/syncs/contacts", json={"force": True})
@@ -319,7 +329,8 @@ def test_the_24_hour_deadline_alerts_first_then_expires_the_syncs(rig: Rig) -> N
     rig.advance("21h")
     rig.container.syncs.check()
     warning = rig.alerts("sync_contacts")
-    assert warning
+    assert len(warning) == 1, warning  # one open alert of its kind, recorded with its event
+    assert rig.alert_events("sync_contacts")[-1]["message"] == warning[0]["message"]
     assert warning[0]["severity"] == "warning"
     assert "24 hours end at" in warning[0]["message"]
 
@@ -329,7 +340,8 @@ def test_the_24_hour_deadline_alerts_first_then_expires_the_syncs(rig: Rig) -> N
     assert {s["state"] for s in syncs.values()} == {"expired"}
     assert "2593108" in syncs["history"]["explained"]
     expired = rig.alerts("sync_history")
-    assert expired
+    assert len(expired) == 1, expired  # one open alert of its kind, recorded with its event
+    assert rig.alert_events("sync_history")[-1]["message"] == expired[0]["message"]
     assert expired[0]["severity"] == "critical"
     assert "onboards it again" in expired[0]["message"]
     calls = rig.transport.count("/smb_app_data")
@@ -374,7 +386,8 @@ def test_inactivity_warns_first_then_the_number_is_disconnected_and_sends_stop(r
     rig.advance("252h")
     rig.check_lifecycle()
     warning = rig.alerts("inactivity")
-    assert warning
+    assert len(warning) == 1, warning  # one open alert of its kind, recorded with its event
+    assert rig.alert_events("inactivity")[-1]["message"] == warning[0]["message"]
     assert warning[0]["severity"] == "warning"
     assert "10 days" in warning[0]["message"]
     assert rig.health()["heartbeat"]["warning"] is True
@@ -617,7 +630,8 @@ def test_meta_is_asked_every_few_hours_and_a_number_no_longer_on_the_app_raises_
     assert meta["throughput_level"]
     assert meta["checked_at"] > checked
     alert = rig.alerts("biz_app")
-    assert alert
+    assert len(alert) == 1, alert  # one open alert of its kind, recorded with its event
+    assert rig.alert_events("biz_app")[-1]["message"] == alert[0]["message"]
     assert alert[0]["severity"] == "critical"
     assert "is_on_biz_app False" in alert[0]["message"]
     # Back on the app: the next check resolves it.
