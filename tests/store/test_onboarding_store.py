@@ -3,6 +3,8 @@ requests left without an answer, a disconnection ending the onboarding, and the 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -175,6 +177,47 @@ def test_an_alert_is_raised_once_with_its_event_and_a_new_message_supersedes_it(
     writer.clear(current.number.id, [AlertKind.INACTIVITY.value], T0 + 4)
     with engine.connect() as conn:
         assert conn.execute(sa.select(alerts).where(alerts.c.resolved_at.is_(None))).all() == []
+
+
+def test_two_raisers_at_once_open_one_alert(store: SqlOnboardingStore, engine: Engine, db_url: str) -> None:
+    """The serve process's watch and a command check the same number at the same moment: one alert."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: two raisers never overlap")
+    current, _ = store.register(_reg(), T0)
+    writer = SqlNumberAlerts(engine)
+    alert = Alert(AlertKind.BIZ_APP, Severity.CRITICAL, "not on the app", {})
+    raised: list[bool] = []
+    with engine.connect() as busy:
+        busy.begin()  # holds the number, as a state change being applied does
+        busy.execute(sa.select(numbers.c.id).with_for_update())
+        raisers = [
+            threading.Thread(target=lambda: raised.append(writer.raise_alert(current.number, alert, T0 + 1)))
+            for _ in range(2)
+        ]
+        for t in raisers:
+            t.start()
+        _until_waiting(engine, 2)  # both have begun and wait for the number
+        busy.commit()
+        for t in raisers:
+            t.join(10)
+    assert sorted(raised) == [False, True]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(alerts.c.kind).where(alerts.c.resolved_at.is_(None))).all()
+        recorded = conn.execute(sa.select(events.c.id).where(events.c.type == "number.alert")).all()
+    assert [r.kind for r in rows] == [AlertKind.BIZ_APP.value]
+    assert len(recorded) == 1
+
+
+def _until_waiting(engine: Engine, count: int) -> None:
+    q = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 10
+    with engine.connect() as conn:
+        while conn.execute(q).scalar() < count:
+            assert time.monotonic() < deadline, "the raisers never waited for the number"
+            time.sleep(0.01)
 
 
 def test_a_sync_its_webhooks_confirmed_is_recorded_requested(

@@ -12,7 +12,7 @@ from wacoex.domain import events as ev
 from wacoex.domain.alerts import Alert
 from wacoex.services.ports import EventRow, NumberRef
 from wacoex.store.batch_sql import event_row
-from wacoex.store.tables import alerts, events
+from wacoex.store.tables import alerts, events, numbers
 
 
 class SqlNumberAlerts:
@@ -22,6 +22,10 @@ class SqlNumberAlerts:
     def raise_alert(self, number: NumberRef, alert: Alert, at: int) -> bool:
         a = alerts.c
         with self._engine.begin() as conn:
+            # One raiser per number at a time (the serve process's jobs and a command may check at
+            # once): without the lock two both saw no open alert and opened one each on PostgreSQL.
+            # SQLite takes its one write lock at BEGIN (store/engine.py) and ignores FOR UPDATE.
+            conn.execute(sa.select(numbers.c.id).where(numbers.c.id == number.id).with_for_update())
             open_ = conn.execute(
                 sa.select(a.id, a.message).where(
                     a.number_id == number.id, a.kind == alert.kind.value, a.resolved_at.is_(None)
