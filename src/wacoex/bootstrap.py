@@ -120,8 +120,10 @@ def build(
     provider_transport: httpx.BaseTransport | None = None,
     send_clock: Callable[[], int] = now_ms,
 ) -> Container:
-    """The gateway's services. `send_clock` is the time the send rules read (window, takeover): a test
-    against the emulator passes the emulator's virtual clock, so a day can pass in a moment."""
+    """The gateway's services. `send_clock` is the time the record and the rules read (when a webhook
+    was received, the window, takeover, the onboarding's syncs, the heartbeat): a test against the
+    emulator passes the emulator's virtual clock, so a day can pass in a moment. Retries and polling
+    keep real time."""
     rate_card = load_rate_card(settings.rate_card_path)  # a bad card stops start-up, before migrating
     if migrate:
         upgrade(settings.database_url)
@@ -129,7 +131,7 @@ def build(
     # On PostgreSQL one pool serves both; on SQLite API reads must not take the write lock.
     read_engine = make_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
     parse = functools.partial(parse_bytes, max_unknown=settings.max_unknown_per_receipt)
-    ingest = Ingest(parse, fetch_media=settings.fetch_media, clock=now_ms)
+    ingest = Ingest(parse, fetch_media=settings.fetch_media, clock=send_clock)
     policy = RetryPolicy(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
     priority = IngressPriority.for_url(settings.database_url)
     processor = ReceiptProcessor(
