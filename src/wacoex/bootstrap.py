@@ -118,12 +118,13 @@ def build(
     *,
     migrate: bool = True,
     provider_transport: httpx.BaseTransport | None = None,
-    send_clock: Callable[[], int] = now_ms,
+    send_clock: Callable[[], int] | None = None,
 ) -> Container:
     """The gateway's services. `send_clock` is the time the record and the rules read (when a webhook
     was received, the window, takeover, the onboarding's syncs, the heartbeat): a test against the
     emulator passes the emulator's virtual clock, so a day can pass in a moment. Retries and polling
-    keep real time."""
+    keep real time. Without it, the wall clock."""
+    send_clock = send_clock or now_ms
     rate_card = load_rate_card(settings.rate_card_path)  # a bad card stops start-up, before migrating
     if migrate:
         upgrade(settings.database_url)
