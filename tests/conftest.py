@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from wacoex.store.engine import make_engine, normalise_url, upgrade
 from wacoex.store.tables import DEFAULT_WORKSPACE_ID, metadata, workspaces
+
+# No example has a time limit: hypothesis's default deadline (200 ms) is a timing assertion, and on a
+# shared 2-core machine a pure function's example has taken longer (it failed a property that holds).
+settings.register_profile("wacoex", deadline=None)
+settings.load_profile("wacoex")
 
 POSTGRES_URL = os.environ.get("WACOEX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
