@@ -27,7 +27,7 @@ from wacoex.domain.alerts import DOCUMENTED_EVENTS
 from wacoex.domain.onboarding import SyncKind
 from wacoex.emulator.world import World, WorldConfig
 from wacoex.store.onboarding import SqlOnboardingStore
-from wacoex.store.tables import events
+from wacoex.store.tables import account_events, events
 
 SECRET = "onboarding-app-secret"
 ADMIN = "onboarding-admin-key-0123456789"
@@ -96,10 +96,19 @@ class Rig:
 
     def alert_events(self, kind: str) -> list[dict[str, Any]]:
         """The `number.alert` events recorded for alerts of `kind`, oldest first."""
-        q = sa.select(events.c.payload).where(events.c.type == "number.alert").order_by(events.c.id)
+        return [p for p in self.event_payloads("number.alert") if p["kind"] == kind]
+
+    def event_payloads(self, type_: str) -> list[dict[str, Any]]:
+        """The payloads of the events of `type_` recorded, oldest first."""
+        q = sa.select(events.c.payload).where(events.c.type == type_).order_by(events.c.id)
         with self.container.engine.connect() as conn:
-            payloads = conn.execute(q).scalars().all()
-        return [p for p in payloads if p["kind"] == kind]
+            return list(conn.execute(q).scalars().all())
+
+    def account_events(self, event: str) -> list[bool]:
+        """Whether each `account_update` of `event` recorded changed the number's state."""
+        q = sa.select(account_events.c.applied).where(account_events.c.event == event)
+        with self.container.engine.connect() as conn:
+            return [bool(a) for a in conn.execute(q.order_by(account_events.c.id)).scalars()]
 
     def advance(self, by: str) -> None:
         self.emu.post("/clock/advance", json={"by": by}).raise_for_status()
@@ -443,6 +452,35 @@ def test_a_disconnect_stops_sends_and_onboarding_again_reconnects_with_fresh_syn
     time.sleep(0.3)
     ok = rig.gw.post(f"/api/v1/numbers/{PNID}/messages", json={"to": ANA, "text": "Yes!"})
     assert ok.status_code in (200, 201, 202), ok.text
+
+
+def test_onboarding_again_before_metas_reconnected_event_arrives_reconnects_once(rig: Rig) -> None:
+    """Meta's ACCOUNT_RECONNECTED may reach us after the signup's answer: the number is connected and
+    its disconnection's alert resolved at once, and the late event (older than the state) changes
+    nothing and tells nobody twice."""
+    rig.add_number()
+    assert rig.signup(rig.es_code()).status_code == 201
+    rig.emu.post(f"/numbers/{PNID}/app/disconnect").raise_for_status()
+    rig.until(lambda: rig.health()["state"] == "disconnected", "the disconnect applied")
+    assert len(rig.alerts("connection")) == 1
+    rig.emu.post(
+        "/faults", json={"kind": "delay", "seconds": 120, "field": "account_update", "times": 1}
+    ).raise_for_status()
+    again = rig.signup(rig.es_code())  # ACCOUNT_RECONNECTED is held back 2 minutes
+    assert again.status_code == 201, again.text
+    health = rig.health()
+    assert (health["state"], health["can_send"]) == ("connected", True)
+    assert not rig.alerts("connection")  # resolved by the onboarding itself
+    changes = [(p["event"], p["state"]) for p in rig.event_payloads("number.state_changed")]
+    assert changes == [("PARTNER_REMOVED", "disconnected"), ("ONBOARDED", "connected")]
+
+    rig.advance("3m")  # Meta's event arrives now, older than the onboarding that connected the number
+    rig.until(lambda: rig.account_events("ACCOUNT_RECONNECTED"), "ACCOUNT_RECONNECTED recorded")
+    assert rig.account_events("ACCOUNT_RECONNECTED") == [False]  # kept, fenced as stale
+    assert [(p["event"], p["state"]) for p in rig.event_payloads("number.state_changed")] == changes
+    health = rig.health()
+    assert (health["state"], health["can_send"]) == ("connected", True)
+    assert not rig.alerts("connection")
 
 
 def test_an_api_only_number_is_refused_before_the_app_is_subscribed(rig: Rig) -> None:

@@ -28,6 +28,10 @@ NUMBER_TRANSITIONS: dict[str, NumberState] = {
     "ACCOUNT_RECONNECTED": NumberState.CONNECTED,
 }
 
+# The `event` of a number.state_changed that wacoex itself caused: the number was onboarded again
+# through it (Embedded Signup, the command, 360dialog) before Meta's ACCOUNT_RECONNECTED arrived.
+ONBOARDED = "ONBOARDED"
+
 
 def next_state(event: str, occurred_at: int, state_changed_at: int | None) -> NumberState | None:
     """The state `event` (at `occurred_at`, ms) moves a number to; None if it moves none.

@@ -6,13 +6,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from wacoex.domain import events as ev
 from wacoex.domain.alerts import Alert
 from wacoex.services.ports import EventRow, NumberRef
 from wacoex.store.batch_sql import event_row
 from wacoex.store.tables import alerts, events, numbers
+
+
+def resolve_alerts(conn: Connection, number_id: int, kinds: Sequence[str], at: int) -> None:
+    """Resolve the number's open alerts of `kinds` opened at or before `at` (a newer one stays)."""
+    a = alerts.c
+    conn.execute(
+        alerts.update()
+        .where(a.number_id == number_id, a.kind.in_(list(kinds)), a.resolved_at.is_(None), a.opened_at <= at)
+        .values(resolved_at=at)
+    )
 
 
 class SqlNumberAlerts:

@@ -15,6 +15,7 @@ from wacoex.domain.ids import phone_key
 from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
 from wacoex.domain.onboarding import SyncKind
 from wacoex.services.ports import NumberRef
+from wacoex.store.alert_writer import resolve_alerts
 from wacoex.store.dialect import insert_ignore
 from wacoex.store.numbers import number_ref
 from wacoex.store.onboarding import end_onboarding, note_sync_seen, start_onboarding
@@ -166,15 +167,7 @@ class SqlNumberRecords:
         end_onboarding(self.conn, number_id, at)
 
     def resolve_alerts(self, number_id: int, kinds: Sequence[str], at: int) -> None:
-        """Resolve the number's open alerts of `kinds` opened at or before `at` (a newer one stays)."""
-        a = alerts.c
-        self.conn.execute(
-            alerts.update()
-            .where(
-                a.number_id == number_id, a.kind.in_(list(kinds)), a.resolved_at.is_(None), a.opened_at <= at
-            )
-            .values(resolved_at=at)
-        )
+        resolve_alerts(self.conn, number_id, kinds, at)
 
     def open_alert(
         self,

@@ -8,12 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from wacoex.domain.lifecycle import HistoryState, NumberState
+from wacoex.domain import events as ev
+from wacoex.domain.alerts import AlertKind
+from wacoex.domain.lifecycle import ONBOARDED, HistoryState, NumberState
 from wacoex.domain.onboarding import SYNC_ORDER, SYNC_WINDOW_MS, Answer, SyncKind, SyncState, SyncView
 from wacoex.errors import Conflict
 from wacoex.services.onboarding_port import CurrentOnboarding, Registration
+from wacoex.services.ports import EventRow
+from wacoex.store.alert_writer import resolve_alerts
+from wacoex.store.batch_sql import event_row
 from wacoex.store.numbers import add_number, number_ref
-from wacoex.store.tables import history_phases, numbers, onboardings, sync_requests
+from wacoex.store.tables import events, history_phases, numbers, onboardings, sync_requests
 from wacoex.store.token_cipher import TokenCipher
 
 _OPEN = (SyncState.PENDING.value, SyncState.UNCONFIRMED.value)
@@ -100,7 +105,10 @@ class SqlOnboardingStore:
     def register(self, reg: Registration, now: int) -> tuple[CurrentOnboarding, bool]:
         n = numbers.c
         with self._engine.begin() as conn:
-            row = conn.execute(sa.select(numbers).where(n.phone_number_id == reg.phone_number_id)).first()
+            # Locked: an account_update being applied moves the same row (store/number_records.py).
+            row = conn.execute(
+                sa.select(numbers).where(n.phone_number_id == reg.phone_number_id).with_for_update()
+            ).first()
             created = row is None
             if row is None:
                 ref, _released = add_number(
@@ -135,6 +143,8 @@ class SqlOnboardingStore:
                         state_changed_at=max(now, (row.state_changed_at or 0) + 1),
                     )
                 conn.execute(numbers.update().where(n.id == number_id).values(**values))
+                if not connected:
+                    _reconnected(conn, reg.phone_number_id, number_id, values["state_changed_at"])
             conn.execute(
                 numbers.update()
                 .where(n.id == number_id)
@@ -288,3 +298,18 @@ def _view(r: Row[Any]) -> SyncView:
         error_message=r.error_message,
         retry_at=int(r.next_attempt_at or 0),
     )
+
+
+def _reconnected(conn: Connection, phone_number_id: str, number_id: int, at: int) -> None:
+    """Onboarded again through wacoex: as Meta's ACCOUNT_RECONNECTED would, the disconnection's alert
+    is resolved and the change recorded. Meta's own event, if it comes after, is then older than the
+    state and fenced, so the change is told once whichever arrives first."""
+    resolve_alerts(conn, number_id, [AlertKind.CONNECTION.value], at)
+    change = ev.NumberStateChanged(
+        phone_number_id=phone_number_id,
+        event=ONBOARDED,
+        state=NumberState.CONNECTED.value,
+        reason=None,
+        initiated_by=None,
+    )
+    conn.execute(events.insert(), [event_row(EventRow(change, number_id), at)])
