@@ -118,13 +118,13 @@ def build(
     *,
     migrate: bool = True,
     provider_transport: httpx.BaseTransport | None = None,
-    send_clock: Callable[[], int] | None = None,
+    clock: Callable[[], int] | None = None,
 ) -> Container:
-    """The gateway's services. `send_clock` is the time the record and the rules read (when a webhook
-    was received, the window, takeover, the onboarding's syncs, the heartbeat): a test against the
-    emulator passes the emulator's virtual clock, so a day can pass in a moment. Retries and polling
-    keep real time. Without it, the wall clock."""
-    send_clock = send_clock or now_ms
+    """The gateway's services. `clock` is the time the record, the rules and the read API read (when
+    a webhook was received, a conversation began, the window, takeover, the onboarding's syncs, the
+    heartbeat): a test against the emulator passes the emulator's virtual clock, so a day can pass in
+    a moment. Retries and polling keep real time. Without it, the wall clock."""
+    clock = clock or now_ms
     rate_card = load_rate_card(settings.rate_card_path)  # a bad card stops start-up, before migrating
     if migrate:
         upgrade(settings.database_url)
@@ -132,7 +132,7 @@ def build(
     # On PostgreSQL one pool serves both; on SQLite API reads must not take the write lock.
     read_engine = make_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
     parse = functools.partial(parse_bytes, max_unknown=settings.max_unknown_per_receipt)
-    ingest = Ingest(parse, fetch_media=settings.fetch_media, clock=send_clock)
+    ingest = Ingest(parse, fetch_media=settings.fetch_media, clock=clock)
     policy = RetryPolicy(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
     priority = IngressPriority.for_url(settings.database_url)
     processor = ReceiptProcessor(
@@ -168,9 +168,9 @@ def build(
     throttle = Throttle.from_settings(settings)
     pricing = Pricing(rate_card, SqlCosts(read_engine))
     sending = _sending(
-        settings, engine, read_engine, provider, throttle, ingest, priority, send_clock, cipher, pricing
+        settings, engine, read_engine, provider, throttle, ingest, priority, clock, cipher, pricing
     )
-    life = _lifecycle(settings, engine, read_engine, client, send_clock, cipher)
+    life = _lifecycle(settings, engine, read_engine, client, clock, cipher)
     sending.workers.loops.extend(life.loops)
     return Container(
         settings=settings,
@@ -193,11 +193,11 @@ def build(
             wake=wake,
             apply=functools.partial(processor.drain, settings.worker_batch),
         ),
-        reading=Reading(SqlReading(engine, read_engine, cipher), now_ms, wake=wake.notify),
+        reading=Reading(SqlReading(engine, read_engine, cipher), clock, wake=wake.notify),
         pricing=pricing,
         health=NumberHealth(
             SqlHealth(read_engine),
-            send_clock,
+            clock,
             inactivity_days=settings.inactivity_days,
             warning_days=settings.inactivity_warning_days,
             onboarding=life.onboardings.current,

@@ -65,9 +65,7 @@ def gateway_and_emulator(
                 **overrides,
             }
         )
-        container = build(
-            settings, migrate=False, provider_transport=transport, send_clock=emulator_clock(world)
-        )
+        container = build(settings, migrate=False, provider_transport=transport, clock=emulator_clock(world))
         try:
             with (
                 serve(create_gateway(container=container), port=gw_port) as gw_url,

@@ -277,7 +277,7 @@ def test_a_restart_between_request_and_answer_never_asks_meta_again(rig: Rig) ->
         rig.settings,
         migrate=False,
         provider_transport=rig.transport,
-        send_clock=emulator_clock(rig.world),
+        clock=emulator_clock(rig.world),
     )
     rig.extra.append(again)
     again.syncs.check()

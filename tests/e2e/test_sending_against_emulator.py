@@ -170,6 +170,9 @@ def test_the_window_opens_with_the_customer_closes_after_24h_and_echoes_do_not_r
     assert closed.json()["error"]["details"]["window"]["reason"] == "expired"
     assert len(rig.sent_by_api(ANA)) == 1  # refused before reaching the provider
     assert rig.refusals() == 0
+    # The read API tells the same time as the send rules: the window it shows is closed too.
+    shown = rig.gw.get(f"/api/v1/conversations/{rig.conversation_id(ANA)}").json()
+    assert shown["window"]["open"] is False, shown["window"]
 
     rig.customer_writes(ANA, "On my way")
     assert send(rig.gw, {"to": ANA, "text": "See you!"}).status_code == 200
@@ -412,7 +415,7 @@ def test_queued_sends_survive_a_restart_and_a_send_cut_off_mid_request_is_never_
         )
         cut_off = conn.execute(sa.text("select max(id) from sends")).scalar_one()
 
-    restarted = build(rig.container.settings, migrate=False, send_clock=emulator_clock(rig.world))
+    restarted = build(rig.container.settings, migrate=False, clock=emulator_clock(rig.world))
     try:
         restarted.senders.start()
         rig.until(

@@ -147,7 +147,7 @@ def rig(db_url: str, tmp_path: Path, browser: Any) -> Iterator[Rig]:
             lifecycle_check_seconds=0.2,
         )
         clock = lambda: int(world.clock.now() * 1000)  # noqa: E731
-        container = build(settings, migrate=False, send_clock=clock)
+        container = build(settings, migrate=False, clock=clock)
         with (
             serve(create_gateway(container=container)) as gw_url,
             httpx.Client(base_url=f"{emu_url}/_emulator", timeout=30) as emu,

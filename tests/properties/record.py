@@ -16,9 +16,6 @@ import sqlalchemy as sa
 from wacoex.store.engine import make_engine
 from wacoex.store.tables import metadata
 
-# Set when a row is inserted, from the wall clock, by the store itself: not the apply's clock.
-WALL_CLOCK = {("conversations", "created_at")}
-
 Key = tuple[Any, ...]
 
 
@@ -61,7 +58,7 @@ def normalise(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     def row_of(table: str, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for column, value in row.items():
-            if column == "id" or (table, column) in WALL_CLOCK:
+            if column == "id":
                 continue
             if isinstance(value, bytes | memoryview):  # a receipt's body: equal if its digest is
                 continue

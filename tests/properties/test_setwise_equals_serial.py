@@ -87,7 +87,11 @@ def _apply(
         finally:
             container.dispose()
     record = dump(url)
-    ours = {e["created_at"] for e in record["events"]} | {r["applied_at"] for r in record["receipts"]}
+    ours = (
+        {e["created_at"] for e in record["events"]}
+        | {r["applied_at"] for r in record["receipts"]}
+        | {c["created_at"] for c in record["conversations"].values()}
+    )
     assert ours <= {NOW, None}, "the apply did not run on the fixed clock: the comparison would be noise"
     return record
 

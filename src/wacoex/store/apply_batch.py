@@ -38,7 +38,6 @@ from wacoex.store import batch_reads as reads
 from wacoex.store import batch_sql as sql
 from wacoex.store.batch_state import BatchState
 from wacoex.store.contact_merges import SqlContacts
-from wacoex.store.engine import now_ms
 from wacoex.store.message_text import stored_row
 from wacoex.store.number_records import SqlNumberRecords
 from wacoex.store.row_ids import RowIds
@@ -158,7 +157,7 @@ class BatchRepository(BatchState, SqlNumberRecords):
             number_id, old_wa_id=old_wa_id, user_id=user_id, new_wa_id=new_wa_id, at=at
         )
 
-    def conversation_for(self, number_id: int, contact_id: int) -> int:
+    def conversation_for(self, number_id: int, contact_id: int, at: int) -> int:
         key = (number_id, contact_id)
         if key not in self._conversations:
             self.statements += 1
@@ -171,7 +170,7 @@ class BatchRepository(BatchState, SqlNumberRecords):
         # Never the id of a conversation merged away in this transaction (SQLite would reuse it): the
         # services still map that id to the one it was merged into.
         conversation_id = self._ids.next("conversations", above=max(self.conversation_aliases, default=0))
-        self._new_conversations.append(sql.new_conversation(conversation_id, number_id, contact_id, now_ms()))
+        self._new_conversations.append(sql.new_conversation(conversation_id, number_id, contact_id, at))
         self._conversations[key] = conversation_id
         return conversation_id
 

@@ -86,5 +86,5 @@ def _resolve_conversation(
     ckey = (number.id, contact_id)
     conv = run.cache.conversations.get(ckey)
     if conv is None:
-        conv = run.cache.conversations[ckey] = run.repo.conversation_for(number.id, contact_id)
+        conv = run.cache.conversations[ckey] = run.repo.conversation_for(number.id, contact_id, run.now)
     return conv
