@@ -150,7 +150,25 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/wacoex"
             1,
             "cannot create the folder {tmp}/afile of database {tmp}/afile/x.db",
         ),
-        (["worker", "--database-url", "sqlite:///{tmp}/afile/sub/x.db"], {}, 1, "cannot create the folder"),
+        (
+            ["worker", "--database-url", "sqlite:///{tmp}/afile/sub/x.db"],
+            {"WACOEX_SECRET_KEY": "k" * 40},
+            1,
+            "cannot create the folder",
+        ),
+        # a worker downloads media with the numbers' tokens: not with the development key unless --dev
+        (
+            ["worker", "--database-url", "sqlite:///{tmp}/empty.db"],
+            {},
+            2,
+            "set WACOEX_SECRET_KEY, the key provider tokens are encrypted with (or pass --dev)",
+        ),
+        (
+            ["worker", "--database-url", "sqlite:///{tmp}/empty.db"],
+            {"WACOEX_SECRET_KEY": "short"},
+            2,
+            "WACOEX_SECRET_KEY must be at least",
+        ),
         # the emulator's scenario files
         (["emulator", "--seed", "{tmp}/missing.yaml"], {}, 2, "scenario {tmp}/missing.yaml does not exist"),
         (["emulator", "--seed", "{tmp}/bad.yaml"], {}, 2, "bad.yaml is not valid YAML"),

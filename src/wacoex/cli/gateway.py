@@ -51,6 +51,7 @@ def serve(
 
 
 def worker(
+    dev: DevOpt = False,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     supervised: Annotated[bool, typer.Option("--supervised", hidden=True)] = False,
@@ -58,7 +59,11 @@ def worker(
     """Apply stored receipts (run several against PostgreSQL to scale out)."""
     from wacoex.bootstrap import build, safe_url
 
-    settings = settings_for(config, database_url, dev=True)
+    settings = settings_for(config, database_url, dev=dev or None)
+    if settings.fetch_media:
+        # It downloads media with the numbers' provider tokens: with the development key it could not
+        # read a token the gateway stored (nor a media download succeed), so it refuses to start.
+        settings.check_secret_key()
     stopping = threading.Event()
 
     def _stop(*_: Any) -> None:
