@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests import payloads as p
 from tests.data import load
 from tests.gateway import Gateway, running_gateway
+from wacoex.store.tables import events
 
 C1 = "16505551234"
 
@@ -136,6 +138,43 @@ def test_stale_lifecycle_events_are_fenced_by_time(gw: Gateway) -> None:
     assert gw.scalar("SELECT count(*) FROM account_events WHERE NOT applied") == 1
     gw.deliver(reconnected_later)
     assert gw.get(f"/api/v1/numbers/{p.PNID}")["state"] == "connected"
+
+
+def test_an_event_that_leaves_the_state_as_it_was_tells_nobody(gw: Gateway) -> None:
+    """Meta repeats itself with a new time (or its ACCOUNT_RECONNECTED follows an onboarding through
+    wacoex, stamped later by its clock): the state's time moves on, but no second event is recorded."""
+
+    def removed(at: int, reason: str) -> bytes:
+        info = {"reason": reason, "initiated_by": "USER"}
+        return p.envelope(
+            "account_update",
+            {"phone_number": p.BIZ, "event": "PARTNER_REMOVED", "disconnection_info": info},
+            time=at,
+        )
+
+    def reconnected(at: int) -> bytes:
+        return p.envelope("account_update", {"event": "ACCOUNT_RECONNECTED"}, time=at)
+
+    def changes() -> list[tuple[str, str, str | None]]:
+        q = sa.select(events.c.payload).where(events.c.type == "number.state_changed").order_by(events.c.id)
+        with gw.container.engine.connect() as conn:
+            return [(e["event"], e["state"], e["reason"]) for e in conn.execute(q).scalars()]
+
+    gw.deliver(reconnected(1000))  # registered connected: nothing to tell
+    gw.deliver(removed(2000, "ACCOUNT_DISCONNECTED"))
+    gw.deliver(removed(2500, "ACCOUNT_DISCONNECTED"))  # the same again, later
+    gw.deliver(removed(2600, "PRIMARY_INACTIVITY"))  # still disconnected, for another reason: told
+    gw.deliver(reconnected(3000))
+    gw.deliver(reconnected(4000))
+    assert changes() == [
+        ("PARTNER_REMOVED", "disconnected", "ACCOUNT_DISCONNECTED"),
+        ("PARTNER_REMOVED", "disconnected", "PRIMARY_INACTIVITY"),
+        ("ACCOUNT_RECONNECTED", "connected", None),
+    ]
+    assert gw.scalar("SELECT count(*) FROM account_events WHERE applied") == 6
+    gw.deliver(removed(3500, "ACCOUNT_DISCONNECTED"))  # older than the last reconnection: fenced
+    assert gw.get(f"/api/v1/numbers/{p.PNID}")["state"] == "connected"
+    assert len(changes()) == 3
 
 
 def test_offboarded_and_reconnected_documented_examples(gw: Gateway) -> None:

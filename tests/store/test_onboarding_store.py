@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wacoex.domain.alerts import Alert, AlertKind, Severity
+from wacoex.domain.lifecycle import StateMove
 from wacoex.domain.onboarding import SYNC_WINDOW_MS, Answer, SyncKind, SyncState
 from wacoex.errors import Conflict
 from wacoex.services.onboarding_port import Registration
@@ -115,9 +116,10 @@ def test_a_connected_number_keeps_its_onboarding_and_a_disconnection_makes_the_n
     # Meta disconnects it: the onboarding ends, and the next one starts afresh.
     with engine.begin() as conn:
         records = SqlNumberRecords(conn)
-        assert records.move_number_state(
+        moved = records.move_number_state(
             first.number.id, "disconnected", "PRIMARY_INACTIVITY", "SYSTEM", T0 + 10
         )
+        assert moved is StateMove.CHANGED
         records.end_onboarding(first.number.id, T0 + 10)
     ended = store.current("106540352242922", None)
     assert ended is not None

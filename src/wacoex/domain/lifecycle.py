@@ -28,6 +28,15 @@ NUMBER_TRANSITIONS: dict[str, NumberState] = {
     "ACCOUNT_RECONNECTED": NumberState.CONNECTED,
 }
 
+
+class StateMove(StrEnum):
+    """What setting a number's state did."""
+
+    FENCED = "fenced"  # a newer event had set the state: nothing changed
+    SAME = "same"  # applied (its time is now the state's), but state, reason and initiator were so already
+    CHANGED = "changed"
+
+
 # The `event` of a number.state_changed that wacoex itself caused: the number was onboarded again
 # through it (Embedded Signup, the command, 360dialog) before Meta's ACCOUNT_RECONNECTED arrived.
 ONBOARDED = "ONBOARDED"

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from wacoex.domain.access import DEFAULT_WORKSPACE_ID, Role
 from wacoex.domain.costs import PricedMessage
 from wacoex.domain.events import DomainEvent
+from wacoex.domain.lifecycle import StateMove
 from wacoex.domain.messages import MessageRow, StoredMessage
 
 
@@ -185,8 +186,8 @@ class IngestRepository(Protocol):
     ) -> None: ...
     def move_number_state(
         self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
-    ) -> bool:
-        """Set the number's state unless a newer event set it (compare and set); whether it moved."""
+    ) -> StateMove:
+        """Set the number's state unless a newer event set it (compare and set), and what that did."""
         ...
 
     def move_history_state(

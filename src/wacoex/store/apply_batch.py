@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from wacoex.domain.contacts import contact_updates
 from wacoex.domain.enums import STATUS_RANK
 from wacoex.domain.ids import phone_key
+from wacoex.domain.lifecycle import StateMove
 from wacoex.services.ports import (
     ConversationDelta,
     EventRow,
@@ -285,7 +286,7 @@ class BatchRepository(BatchState, SqlNumberRecords):
 
     def move_number_state(
         self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
-    ) -> bool:
+    ) -> StateMove:
         self._numbers.clear()
         return super().move_number_state(number_id, state, reason, initiated_by, changed_at)
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wacoex.domain.ids import phone_key
-from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS
+from wacoex.domain.lifecycle import WEBHOOK_SEEN_GRAIN_MS, StateMove
 from wacoex.domain.onboarding import SyncKind
 from wacoex.services.ports import NumberRef
 from wacoex.store.alert_writer import resolve_alerts
@@ -37,9 +37,12 @@ class SqlNumberRecords:
 
     def move_number_state(
         self, number_id: int, state: str, reason: str | None, initiated_by: str | None, changed_at: int
-    ) -> bool:
+    ) -> StateMove:
         """Compare and set: only an event no older than the one that set the state moves it."""
         c = numbers.c
+        # Locked until the transaction ends, so what it was is what this move changed.
+        was = sa.select(c.state, c.state_reason, c.state_initiated_by).where(c.id == number_id)
+        before = self.conn.execute(was.with_for_update()).first()
         result = self.conn.execute(
             numbers.update()
             .where(c.id == number_id, sa.or_(c.state_changed_at.is_(None), c.state_changed_at <= changed_at))
@@ -48,7 +51,10 @@ class SqlNumberRecords:
             )
             .returning(c.id)
         )
-        return result.first() is not None
+        if result.first() is None:
+            return StateMove.FENCED
+        same = before is not None and tuple(before) == (state, reason, initiated_by)
+        return StateMove.SAME if same else StateMove.CHANGED
 
     def move_history_state(
         self, number_id: int, sources: Sequence[str], state: str, values: dict[str, Any]

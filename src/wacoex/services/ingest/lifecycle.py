@@ -7,7 +7,7 @@ from wacoex.domain import facts as f
 from wacoex.domain.alerts import account_alert
 from wacoex.domain.enums import ContactAction
 from wacoex.domain.ids import digits, same_number
-from wacoex.domain.lifecycle import NumberState, next_state
+from wacoex.domain.lifecycle import NumberState, StateMove, next_state
 from wacoex.services.ingest.run import Run, onboarding_started, record_own_number, sync_seen, webhook_seen
 from wacoex.services.ports import EventRow, NumberRef
 
@@ -90,12 +90,16 @@ def account_event(run: Run, a: f.AccountEvent) -> None:
 
 
 def _move(run: Run, number: NumberRef, a: f.AccountEvent, state: NumberState, occurred: int) -> bool:
-    moved = run.repo.move_number_state(
+    move = run.repo.move_number_state(
         number.id, state.value, a.disconnection_reason, a.disconnection_initiated_by, occurred
     )
     run.cache.numbers.pop(number.phone_number_id, None)
-    if not moved:
+    if move is StateMove.FENCED:
         return False  # a newer event set the state meanwhile (another worker)
+    if move is StateMove.SAME:
+        # Already so (the number was onboarded again through wacoex, or Meta repeated itself with a
+        # new time): nobody is told twice.
+        return True
     run.events.append(
         EventRow(
             ev.NumberStateChanged(
