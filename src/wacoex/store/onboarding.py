@@ -110,6 +110,12 @@ class SqlOnboardingStore:
                 sa.select(numbers).where(n.phone_number_id == reg.phone_number_id).with_for_update()
             ).first()
             created = row is None
+            # What Meta said of the number when it was onboarded.
+            seen = {
+                "is_on_biz_app": reg.is_on_biz_app,
+                "platform_type": reg.platform_type,
+                "biz_app_checked_at": now,
+            }
             if row is None:
                 ref, _released = add_number(
                     conn,
@@ -123,6 +129,7 @@ class SqlOnboardingStore:
                     workspace_id=reg.workspace_id,
                 )
                 number_id = ref.id
+                conn.execute(numbers.update().where(n.id == number_id).values(**seen))
             else:
                 if int(row.workspace_id) != reg.workspace_id:
                     raise Conflict(f"number {reg.phone_number_id} is registered in another workspace")
@@ -134,6 +141,7 @@ class SqlOnboardingStore:
                     "provider": reg.provider,
                     "coexistence": True,
                     "updated_at": now,
+                    **seen,
                 }
                 if not connected:
                     values.update(
@@ -142,16 +150,8 @@ class SqlOnboardingStore:
                         state_initiated_by=None,
                         state_changed_at=max(now, (row.state_changed_at or 0) + 1),
                     )
-                conn.execute(numbers.update().where(n.id == number_id).values(**values))
-                if not connected:
                     _reconnected(conn, reg.phone_number_id, number_id, values["state_changed_at"])
-            conn.execute(
-                numbers.update()
-                .where(n.id == number_id)
-                .values(
-                    is_on_biz_app=reg.is_on_biz_app, platform_type=reg.platform_type, biz_app_checked_at=now
-                )
-            )
+                conn.execute(numbers.update().where(n.id == number_id).values(**values))
             # The onboarding under way goes on (a connected number's, or the one Meta's
             # ACCOUNT_RECONNECTED started moments ago); a disconnection ended the last one, so after
             # one this is a new onboarding with fresh syncs.
